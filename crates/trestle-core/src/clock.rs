@@ -128,6 +128,93 @@ impl HlcState {
     }
 }
 
+/// Formats Unix milliseconds as UTC, `2026-11-22 14:03:05Z`.
+pub fn format_utc(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
+    let (y, m, d) = civil_from_days(days);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parses a UTC date or date-time as people type it — `2026-11-22`, `2026-11-22 14:03`,
+/// `2026-11-22T14:03:05Z` — into Unix milliseconds. `None` when it is not one.
+pub fn parse_utc(input: &str) -> Option<u64> {
+    let s = input.trim().trim_end_matches(['Z', 'z']);
+    let (date, time) = match s.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut dp = date.split('-');
+    let y: i64 = num(dp.next()?, 4)?;
+    let m: u32 = num(dp.next()?, 2)?;
+    let d: u32 = num(dp.next()?, 2)?;
+    if dp.next().is_some() || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    let mut secs: i64 = 0;
+    if let Some(t) = time {
+        let mut tp = t.split(':');
+        let h: i64 = num(tp.next()?, 2)?;
+        let mi: i64 = num(tp.next()?, 2)?;
+        let se: i64 = match tp.next() {
+            Some(x) => num(x, 2)?,
+            None => 0,
+        };
+        if tp.next().is_some() || h > 23 || mi > 59 || se > 59 {
+            return None;
+        }
+        secs = h * 3600 + mi * 60 + se;
+    }
+    let total = days_from_civil(y, m, d) * 86_400 + secs;
+    u64::try_from(total).ok()?.checked_mul(1000)
+}
+
+fn num<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
+    if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +260,27 @@ mod tests {
         assert!(a.encode() < b.encode());
         assert_eq!(Hlc::decode(&a.encode()), Some(a));
         assert_eq!(Hlc::decode("x"), None);
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00Z");
+        let t = parse_utc("2026-11-22T14:03:05Z").unwrap();
+        assert_eq!(format_utc(t), "2026-11-22 14:03:05Z");
+        assert_eq!(
+            parse_utc("2024-02-29").map(format_utc).unwrap(),
+            "2024-02-29 00:00:00Z"
+        );
+        assert_eq!(parse_utc("2026-11-22 14:03"), Some(t - 5000));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2025-02-29",
+            "2026-11-22T25:00",
+            "yesterday",
+            "2026-1-2",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 }

@@ -54,6 +54,32 @@ pub enum Error {
     ZeroTender,
     #[error("{0}")]
     Refund(String),
+    #[error(
+        "{input:?} is not a payment (write it like cash=20, card=12.50:AUTH123 or other=5:voucher)"
+    )]
+    InvalidTender { input: String },
+    #[error("everything on this sale has already been refunded")]
+    RefundNothingLeft,
+    #[error("choose at least one line to refund")]
+    RefundEmpty,
+    #[error("line {line_no} is not on this sale")]
+    RefundUnknownLine { line_no: u32 },
+    #[error("line {line_no} appears more than once in the refund")]
+    RefundDuplicateLine { line_no: u32 },
+    #[error("only {remaining} of line {line_no} can still be refunded, not {requested}")]
+    RefundTooMany {
+        line_no: u32,
+        requested: u32,
+        remaining: u32,
+    },
+    #[error("the file is not UTF-8 text (line {line}); export it again from Shopify as CSV")]
+    ImportNotUtf8 { line: u64 },
+    #[error("the file is empty; a Shopify product CSV starts with a header line")]
+    ImportNoHeader,
+    #[error("the file has no {column:?} column, so it is not a Shopify product CSV export")]
+    ImportMissingColumn { column: &'static str },
+    #[error("the header line of the file cannot be read as CSV ({reason})")]
+    ImportUnreadable { reason: String },
 }
 
 impl Error {
@@ -75,6 +101,16 @@ impl Error {
             Error::ChangeOnNonCash { .. } => "tender.change_on_non_cash",
             Error::ZeroTender => "tender.zero",
             Error::Refund(_) => "refund.invalid",
+            Error::InvalidTender { .. } => "tender.invalid",
+            Error::RefundNothingLeft => "refund.nothing_left",
+            Error::RefundEmpty => "refund.empty",
+            Error::RefundUnknownLine { .. } => "refund.unknown_line",
+            Error::RefundDuplicateLine { .. } => "refund.duplicate_line",
+            Error::RefundTooMany { .. } => "refund.too_many",
+            Error::ImportNotUtf8 { .. } => "import.not_utf8",
+            Error::ImportNoHeader => "import.no_header",
+            Error::ImportMissingColumn { .. } => "import.missing_column",
+            Error::ImportUnreadable { .. } => "import.unreadable",
         }
     }
 }

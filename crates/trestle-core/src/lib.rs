@@ -10,8 +10,11 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod ledger;
 pub mod money;
 pub mod receipt;
+#[cfg(test)]
+mod receipts_tests;
 pub mod refund;
 pub mod sale;
 pub mod tax;

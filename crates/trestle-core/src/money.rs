@@ -3,7 +3,8 @@
 //! Amounts people type are parsed with [`Money::parse`], which accepts `12.50`, `12,50`, `12`,
 //! `1,234.50` and `1.234,50` (when both separators appear, the last one is the decimal separator
 //! and the other must group thousands), and refuses more decimals than the currency has
-//! (`12.505` in GBP, `12.5` in JPY) rather than rounding what the cashier typed.
+//! (`12.505` in GBP, `12.5` in JPY) rather than rounding what the cashier typed. Trailing zeros
+//! past the currency's precision are accepted (`1500.00` in JPY is exactly 1500).
 
 use std::fmt;
 
@@ -157,7 +158,15 @@ impl Money {
             // "12." — a trailing separator with nothing after it.
             return Err(invalid());
         }
-        if frac_part.len() > usize::from(currency.exponent) {
+        // Zeros past the currency's precision change nothing ("1500.00" yen is 1500 yen); any
+        // other digit there is a precision the currency does not have.
+        let exp = usize::from(currency.exponent);
+        let frac_part = if frac_part.len() > exp && frac_part[exp..].bytes().all(|b| b == b'0') {
+            &frac_part[..exp]
+        } else {
+            frac_part
+        };
+        if frac_part.len() > exp {
             return Err(Error::TooPrecise {
                 input: input.to_string(),
                 currency: currency.code().to_string(),
@@ -323,6 +332,8 @@ mod tests {
             assert_eq!(Money::parse(input, gbp).unwrap().minor(), minor, "{input}");
         }
         assert_eq!(Money::parse("1500", c("JPY")).unwrap().minor(), 1500);
+        assert_eq!(Money::parse("1500.00", c("JPY")).unwrap().minor(), 1500);
+        assert_eq!(Money::parse("12.500", gbp).unwrap().minor(), 1250);
         assert_eq!(Money::parse("1.250", c("KWD")).unwrap().minor(), 1250);
         assert_eq!(Money::parse("1,25", c("KWD")).unwrap().minor(), 1250);
     }

@@ -1,0 +1,313 @@
+//! The till's catalog: applying a Shopify import, listing and searching, and resolving what the
+//! cashier typed or scanned (barcode, SKU or variant id) to one variant.
+//!
+//! Re-importing updates products and variants in place (ids are derived, see
+//! `trestle_core::catalog`) and never duplicates them. Stock is only set for variants that are
+//! new to this till: after that, stock moves only by deltas (sales, refunds, counts), so
+//! re-importing last week's export cannot wipe out today's sales. Variants missing from a later
+//! file are kept, because past sales point at them.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use trestle_core::catalog::{Policy, Product, Variant};
+use trestle_core::ids::VariantId;
+use trestle_core::import::{parse_shopify_csv, ImportSettings, RowReport};
+use trestle_core::tax::TaxRate;
+use trestle_core::{Currency, Money};
+
+use crate::error::{Error, Result};
+use crate::ledger::insert_movement;
+use crate::till::Till;
+
+/// What an import did, with the per-row report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub products_created: usize,
+    pub products_updated: usize,
+    pub variants_created: usize,
+    pub variants_updated: usize,
+    pub rows: Vec<RowReport>,
+}
+
+/// A variant as the till sells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogItem {
+    pub variant_id: VariantId,
+    pub product_title: String,
+    pub variant_title: String,
+    /// Product and variant title together, as on a receipt.
+    pub title: String,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub price: Money,
+    pub tax_rate: TaxRate,
+    pub track_inventory: bool,
+    pub policy: Policy,
+    /// This till's stock (None when the variant's stock is not tracked).
+    pub on_hand: Option<i64>,
+}
+
+const ITEM_SELECT: &str =
+    "SELECT v.id, p.title, v.options, v.title, v.sku, v.barcode, v.price_minor,
+        v.tax_ppm, v.track_inventory, v.policy, s.on_hand
+     FROM variants v JOIN products p ON p.id = v.product_id
+     LEFT JOIN stock s ON s.variant_id = v.id";
+
+impl Till {
+    /// Imports a Shopify product CSV export (its bytes), in one transaction.
+    pub fn import_catalog(&mut self, bytes: &[u8]) -> Result<ImportSummary> {
+        let settings = ImportSettings {
+            currency: self.shop.currency,
+            default_tax_rate: self.shop.default_tax_rate,
+        };
+        let report =
+            parse_shopify_csv(bytes, &settings).map_err(|e| Error::ImportFile(e.to_string()))?;
+        let at = self.tick();
+        let run = format!("import:{}", self.new_uuid());
+        let mut summary = ImportSummary {
+            products_created: 0,
+            products_updated: 0,
+            variants_created: 0,
+            variants_updated: 0,
+            rows: report.rows.clone(),
+        };
+        self.db.write(|tx| {
+            for p in &report.products {
+                if upsert_product(tx, &p.product)? {
+                    summary.products_created += 1;
+                } else {
+                    summary.products_updated += 1;
+                }
+                for v in &p.variants {
+                    let title = format!("{} — {}", p.product.title, v.variant.title());
+                    if upsert_variant(tx, &v.variant, &title)? {
+                        summary.variants_created += 1;
+                        if v.variant.track_inventory {
+                            tx.execute(
+                                "INSERT INTO stock (variant_id, on_hand) VALUES (?1, 0)",
+                                [v.variant.id.to_string()],
+                            )?;
+                            if v.initial_qty != 0 {
+                                insert_movement(
+                                    tx,
+                                    v.variant.id,
+                                    v.initial_qty,
+                                    "import",
+                                    &run,
+                                    at,
+                                )?;
+                            }
+                        }
+                    } else {
+                        summary.variants_updated += 1;
+                    }
+                }
+            }
+            crate::shop::save_hlc(tx, at)
+        })?;
+        tracing::info!(
+            products = report.products.len(),
+            rows = summary.rows.len(),
+            "catalog imported"
+        );
+        Ok(summary)
+    }
+
+    /// The catalog, optionally filtered by a search over titles, SKUs and barcodes.
+    pub fn catalog(&self, search: Option<&str>) -> Result<Vec<CatalogItem>> {
+        let conn = self.db.conn();
+        let rows = match search.map(str::trim).filter(|s| !s.is_empty()) {
+            None => {
+                let mut st =
+                    conn.prepare_cached(&format!("{ITEM_SELECT} ORDER BY p.title, v.position"))?;
+                let r = st
+                    .query_map([], item_from_row(self.shop.currency))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                r
+            }
+            Some(q) => {
+                let pattern = format!(
+                    "%{}%",
+                    q.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                let mut st = conn.prepare_cached(&format!(
+                    "{ITEM_SELECT} WHERE v.title LIKE ?1 ESCAPE '\\' OR v.sku LIKE ?1 ESCAPE '\\'
+                        OR v.barcode LIKE ?1 ESCAPE '\\'
+                     ORDER BY p.title, v.position"
+                ))?;
+                let r = st
+                    .query_map([pattern], item_from_row(self.shop.currency))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                r
+            }
+        };
+        rows.into_iter().collect()
+    }
+
+    /// Resolves what was scanned or typed: an exact barcode, else an exact SKU, else a variant id.
+    pub fn resolve_item(&self, input: &str) -> Result<CatalogItem> {
+        resolve(self.db.conn(), self.shop.currency, input)
+    }
+}
+
+/// See [`Till::resolve_item`]; usable inside a transaction.
+pub(crate) fn resolve(
+    conn: &rusqlite::Connection,
+    currency: Currency,
+    input: &str,
+) -> Result<CatalogItem> {
+    let key = input.trim().trim_start_matches('\'');
+    if key.is_empty() {
+        return Err(Error::UnknownItem(input.to_string()));
+    }
+    for column in ["v.barcode", "v.sku", "v.id"] {
+        let mut st = conn.prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE {column} = ?1 ORDER BY p.title, v.position LIMIT 6"
+        ))?;
+        let found: Vec<Result<CatalogItem>> = st
+            .query_map([key], item_from_row(currency))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let found: Vec<CatalogItem> = found.into_iter().collect::<Result<_>>()?;
+        match found.len() {
+            0 => continue,
+            1 => return Ok(found.into_iter().next().expect("one item")),
+            _ => {
+                let count: i64 = conn.query_row(
+                    &format!("SELECT COUNT(*) FROM variants v WHERE {column} = ?1"),
+                    [key],
+                    |r| r.get(0),
+                )?;
+                let examples: Vec<String> = found.iter().take(3).map(|i| i.title.clone()).collect();
+                return Err(Error::AmbiguousSku {
+                    sku: key.to_string(),
+                    count: usize::try_from(count).unwrap_or(found.len()),
+                    examples: examples.join(", "),
+                });
+            }
+        }
+    }
+    Err(Error::UnknownItem(key.to_string()))
+}
+
+type ItemRow = rusqlite::Result<Result<CatalogItem>>;
+
+/// Maps a row of `ITEM_SELECT` to an item priced in the shop's currency.
+fn item_from_row(currency: Currency) -> impl Fn(&rusqlite::Row<'_>) -> ItemRow {
+    move |r| item_from_row_in(r, currency)
+}
+
+fn item_from_row_in(r: &rusqlite::Row<'_>, currency: Currency) -> ItemRow {
+    let id: String = r.get(0)?;
+    let product_title: String = r.get(1)?;
+    let options: String = r.get(2)?;
+    let title: String = r.get(3)?;
+    let sku: Option<String> = r.get(4)?;
+    let barcode: Option<String> = r.get(5)?;
+    let price: i64 = r.get(6)?;
+    let ppm: u32 = r.get(7)?;
+    let track: bool = r.get(8)?;
+    let policy: String = r.get(9)?;
+    let on_hand: Option<i64> = r.get(10)?;
+    Ok((|| {
+        let corrupt = |what: &str| Error::Corrupt(format!("a variant's {what} is unreadable"));
+        let variant_title =
+            serde_json::from_str::<Vec<trestle_core::catalog::OptionValue>>(&options)
+                .map_err(|_| corrupt("options"))?
+                .into_iter()
+                .map(|o| o.value)
+                .filter(|v| !v.is_empty() && v != "Default Title")
+                .collect::<Vec<_>>()
+                .join(" / ");
+        Ok(CatalogItem {
+            variant_id: VariantId::parse(&id).map_err(|_| corrupt("id"))?,
+            product_title,
+            variant_title,
+            title,
+            sku,
+            barcode,
+            price: Money::from_minor(price, currency),
+            tax_rate: TaxRate::from_ppm(ppm).map_err(|_| corrupt("tax rate"))?,
+            track_inventory: track,
+            policy: Policy::parse(&policy).map_err(|_| corrupt("policy"))?,
+            on_hand: if track {
+                Some(on_hand.unwrap_or(0))
+            } else {
+                None
+            },
+        })
+    })())
+}
+
+/// Returns true when the product was created, false when updated.
+fn upsert_product(tx: &Transaction<'_>, p: &Product) -> Result<bool> {
+    let existed = tx
+        .query_row(
+            "SELECT 1 FROM products WHERE id = ?1",
+            [p.id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    tx.execute(
+        "INSERT INTO products (id, handle, title, vendor, product_type, tags, body_html, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET handle = excluded.handle, title = excluded.title,
+             vendor = excluded.vendor, product_type = excluded.product_type, tags = excluded.tags,
+             body_html = excluded.body_html, status = excluded.status",
+        params![
+            p.id.to_string(),
+            p.handle.as_str(),
+            p.title,
+            p.vendor,
+            p.product_type,
+            serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()),
+            p.body_html,
+            p.status.as_str(),
+        ],
+    )?;
+    Ok(!existed)
+}
+
+/// Returns true when the variant was created, false when updated.
+fn upsert_variant(tx: &Transaction<'_>, v: &Variant, title: &str) -> Result<bool> {
+    let existed = tx
+        .query_row(
+            "SELECT 1 FROM variants WHERE id = ?1",
+            [v.id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    tx.execute(
+        "INSERT INTO variants (id, product_id, position, sku, barcode, options, title, price_minor,
+                               tax_ppm, track_inventory, policy)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET position = excluded.position, sku = excluded.sku,
+             barcode = excluded.barcode, options = excluded.options, title = excluded.title,
+             price_minor = excluded.price_minor, tax_ppm = excluded.tax_ppm,
+             track_inventory = excluded.track_inventory, policy = excluded.policy",
+        params![
+            v.id.to_string(),
+            v.product_id.to_string(),
+            v.position,
+            v.sku.as_ref().map(|s| s.as_str()),
+            v.barcode.as_ref().map(|s| s.as_str()),
+            serde_json::to_string(&v.options).unwrap_or_else(|_| "[]".into()),
+            title,
+            v.price.minor(),
+            v.tax_rate.ppm(),
+            v.track_inventory,
+            v.policy.as_str(),
+        ],
+    )?;
+    if existed && v.track_inventory {
+        // A variant that starts being tracked gets a stock row at 0; its level then moves by deltas.
+        tx.execute(
+            "INSERT INTO stock (variant_id, on_hand) VALUES (?1, 0) ON CONFLICT DO NOTHING",
+            [v.id.to_string()],
+        )?;
+    }
+    Ok(!existed)
+}

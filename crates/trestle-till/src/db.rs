@@ -1,0 +1,172 @@
+//! The till's SQLite file: opening with the durability the ledger needs (WAL, `synchronous=FULL`),
+//! the embedded migrations, and [`Db::write`], the one transaction helper every write goes through.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The migrations of `migrations/till/`, embedded in the binary, applied in order at open.
+/// A test checks this list against the folder so a new file cannot be forgotten.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_ledger.sql",
+    include_str!("../../../migrations/till/0001_ledger.sql"),
+)];
+
+/// An open till database.
+pub struct Db {
+    conn: Connection,
+}
+
+/// Whether `open` may create the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Yes,
+    No,
+}
+
+impl Db {
+    /// Opens (or with `Create::Yes`, creates) the database at `path` and brings its schema up to
+    /// date. With `Create::No` a missing file is `Error::NotInitialised` and nothing is created.
+    pub fn open(path: &Path, create: Create) -> Result<Db> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create == Create::Yes {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if create == Create::No && !path.is_file() {
+            return Err(Error::NotInitialised(dir));
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::DataDir {
+            dir: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut db = Db { conn };
+        db.configure().map_err(|e| Error::DataDir {
+            dir,
+            reason: e.to_string(),
+        })?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn configure(&mut self) -> rusqlite::Result<()> {
+        // WAL + FULL: a committed transaction is on disk (the WAL is fsynced at commit), so a sale
+        // reported to the cashier survives power loss.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "journal_mode is {mode}, WAL needed"
+            )));
+        }
+        self.conn.execute_batch(
+            "PRAGMA synchronous=FULL;
+             PRAGMA foreign_keys=ON;
+             PRAGMA busy_timeout=5000;",
+        )?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INTEGER PRIMARY KEY,
+                 name    TEXT NOT NULL
+             ) STRICT;",
+        )?;
+        let applied: i64 =
+            self.conn
+                .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?;
+        let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+        if applied > MIGRATIONS.len() {
+            return Err(Error::Corrupt(format!(
+                "it was written by a newer Trestle (schema {applied}, this one knows {})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            self.write(|tx| {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+                    (version, name),
+                )?;
+                Ok(())
+            })?;
+            tracing::info!(migration = name, "applied till migration");
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction and commits it; any error rolls everything back.
+    /// Every write to the till goes through here, so a business action is all or nothing.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Read access.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/till");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, embedded);
+    }
+
+    #[test]
+    fn opens_wal_full_and_rolls_back_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        assert!(matches!(
+            Db::open(&path, Create::No),
+            Err(Error::NotInitialised(_))
+        ));
+        assert!(!path.exists());
+        let mut db = Db::open(&path, Create::Yes).unwrap();
+        let sync: i64 = db
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let r: Result<()> = db.write(|tx| {
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (99, 'x')",
+                [],
+            )?;
+            Err(Error::InvalidInput("stop".into()))
+        });
+        assert!(r.is_err());
+        let n: i64 = db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        drop(db);
+        // Re-opening applies nothing twice.
+        Db::open(&path, Create::No).unwrap();
+    }
+}

@@ -1,0 +1,77 @@
+//! The one error type of `trestle-till`, with stable codes; every message is one sentence a
+//! cashier or maker can act on. Storage failures keep their cause for the log but never show
+//! SQL to the person at the till.
+
+use std::path::PathBuf;
+
+/// Result with the till's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{0}")]
+    Domain(#[from] trestle_core::Error),
+    #[error("no till is set up in {}; run `trestle init` first", .0.display())]
+    NotInitialised(PathBuf),
+    #[error("a till is already set up in {}", .0.display())]
+    AlreadyInitialised(PathBuf),
+    #[error("cannot use the data directory {}: {reason}", .dir.display())]
+    DataDir { dir: PathBuf, reason: String },
+    #[error("cannot read {}: {reason}", .path.display())]
+    ReadFile { path: PathBuf, reason: String },
+    #[error("{0}")]
+    ImportFile(String),
+    #[error("no product has the SKU, barcode or id {0:?}")]
+    UnknownItem(String),
+    #[error("the SKU {sku:?} is used by {count} variants ({examples}); scan the barcode or use the variant id")]
+    AmbiguousSku {
+        sku: String,
+        count: usize,
+        examples: String,
+    },
+    #[error("only {available} of {title} left at this till, {wanted} wanted")]
+    OutOfStock {
+        title: String,
+        wanted: i64,
+        available: i64,
+    },
+    #[error("no sale has the receipt number {0}")]
+    ReceiptNotFound(String),
+    #[error("the sale {0} was voided")]
+    AlreadyVoided(String),
+    #[error("the sale {0} has refunds, so it cannot be voided; refund what is left instead")]
+    VoidAfterRefund(String),
+    #[error("{item:?} is not on the sale {receipt}")]
+    NotOnSale { item: String, receipt: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("the till's database is damaged ({0}); restore it from a backup")]
+    Corrupt(String),
+    #[error("the till could not save to its database ({0})")]
+    Storage(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// The stable code of this error, e.g. `stock.insufficient`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Domain(e) => e.code(),
+            Error::NotInitialised(_) => "till.not_initialised",
+            Error::AlreadyInitialised(_) => "till.already_initialised",
+            Error::DataDir { .. } => "till.data_dir",
+            Error::ReadFile { .. } => "input.unreadable_file",
+            Error::ImportFile(_) => "import.not_a_product_csv",
+            Error::UnknownItem(_) => "catalog.unknown_item",
+            Error::AmbiguousSku { .. } => "catalog.ambiguous_sku",
+            Error::OutOfStock { .. } => "stock.insufficient",
+            Error::ReceiptNotFound(_) => "sale.not_found",
+            Error::AlreadyVoided(_) => "sale.voided",
+            Error::VoidAfterRefund(_) => "sale.has_refunds",
+            Error::NotOnSale { .. } => "refund.not_on_sale",
+            Error::InvalidInput(_) => "input.invalid",
+            Error::Corrupt(_) => "storage.corrupt",
+            Error::Storage(_) => "storage.failure",
+        }
+    }
+}

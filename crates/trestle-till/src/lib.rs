@@ -1,0 +1,19 @@
+//! The till engine: the SQLite ledger (sales, refunds, voids, stock movements, outbox), the
+//! catalog, and the services the CLI and the desktop app call. Runs without a window.
+//!
+//! Every service is a method on [`Till`]; every write goes through [`db::Db::write`], one
+//! transaction per business action, so a crash at any instant leaves all of it or none.
+
+pub mod catalog;
+pub mod db;
+pub mod error;
+pub mod ledger;
+pub mod queries;
+pub mod returns;
+pub mod sell;
+pub mod shop;
+pub mod till;
+
+pub use error::{Error, Result};
+pub use shop::{InitParams, Shop};
+pub use till::{SystemClock, Till};

@@ -1,0 +1,189 @@
+//! Read-only views of the ledger for the CLI and the app: stock levels, sales with their state,
+//! one sale by receipt number, and the outbox.
+
+use serde::Serialize;
+use trestle_core::catalog::Policy;
+use trestle_core::clock::Hlc;
+use trestle_core::ids::VariantId;
+use trestle_core::ledger::Refund;
+use trestle_core::receipt::ReceiptNo;
+use trestle_core::sale::Sale;
+use trestle_core::Money;
+
+use crate::error::{Error, Result};
+use crate::ledger::load_sale;
+use crate::till::Till;
+
+/// This till's stock of one tracked variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockLevel {
+    pub variant_id: VariantId,
+    pub sku: Option<String>,
+    pub title: String,
+    pub policy: Policy,
+    pub on_hand: i64,
+}
+
+/// A sale in a list: its figures and what has happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SaleSummary {
+    pub receipt: String,
+    pub at: Hlc,
+    pub items: i64,
+    pub total: Money,
+    pub refunded: Money,
+    pub voided: bool,
+    pub tenders: Vec<String>,
+}
+
+/// A sale with its refunds and whether it was voided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SaleDetail {
+    pub sale: Sale,
+    pub refunds: Vec<Refund>,
+    pub voided: bool,
+}
+
+/// One outbox entry (the payload stays in the database; see `trestle outbox --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxItem {
+    pub seq: i64,
+    pub event_id: String,
+    pub kind: String,
+    pub reference: String,
+    pub at: Hlc,
+    pub acked: bool,
+    pub payload: serde_json::Value,
+}
+
+impl Till {
+    /// Stock levels of every tracked variant at this till.
+    pub fn stock(&self) -> Result<Vec<StockLevel>> {
+        let mut st = self.db.conn().prepare_cached(
+            "SELECT v.id, v.sku, v.title, v.policy, s.on_hand
+             FROM stock s JOIN variants v ON v.id = s.variant_id
+             WHERE v.track_inventory = 1
+             ORDER BY v.title",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, sku, title, policy, on_hand)| {
+                Ok(StockLevel {
+                    variant_id: VariantId::parse(&id).map_err(|_| {
+                        Error::Corrupt("a stock row's variant is unreadable".into())
+                    })?,
+                    sku,
+                    title,
+                    policy: Policy::parse(&policy)
+                        .map_err(|_| Error::Corrupt("a variant's policy is unreadable".into()))?,
+                    on_hand,
+                })
+            })
+            .collect()
+    }
+
+    /// Sales at or after `since_ms` (all when `None`), oldest first.
+    pub fn sales(&self, since_ms: Option<u64>) -> Result<Vec<SaleSummary>> {
+        let since = Hlc {
+            wall_ms: since_ms.unwrap_or(0),
+            counter: 0,
+        }
+        .encode();
+        let currency = self.shop.currency;
+        let mut st = self.db.conn().prepare_cached(
+            "SELECT s.receipt, s.hlc, s.total_minor,
+                    (SELECT COALESCE(SUM(qty), 0) FROM sale_lines l WHERE l.sale_id = s.id),
+                    (SELECT COALESCE(SUM(total_minor), 0) FROM refunds r WHERE r.sale_id = s.id),
+                    EXISTS (SELECT 1 FROM voids v WHERE v.sale_id = s.id),
+                    (SELECT group_concat(kind, '+') FROM
+                        (SELECT kind FROM sale_tenders t WHERE t.sale_id = s.id ORDER BY idx))
+             FROM sales s WHERE s.hlc >= ?1 ORDER BY s.hlc",
+        )?;
+        let rows = st
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(receipt, hlc, total, items, refunded, voided, tenders)| {
+                Ok(SaleSummary {
+                    receipt,
+                    at: Hlc::decode(&hlc)
+                        .ok_or_else(|| Error::Corrupt("a sale's time is unreadable".into()))?,
+                    items,
+                    total: Money::from_minor(total, currency),
+                    refunded: Money::from_minor(refunded, currency),
+                    voided,
+                    tenders: tenders
+                        .map(|t| t.split('+').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// One sale by its receipt number.
+    pub fn sale(&self, receipt: &ReceiptNo) -> Result<SaleDetail> {
+        let (sale, refunds, voided) = load_sale(self.db.conn(), &receipt.to_string())?
+            .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
+        Ok(SaleDetail {
+            sale,
+            refunds,
+            voided,
+        })
+    }
+
+    /// The outbox in order; `pending_only` leaves out what the hub has acknowledged.
+    pub fn outbox(&self, pending_only: bool) -> Result<Vec<OutboxItem>> {
+        let mut st = self.db.conn().prepare_cached(
+            "SELECT seq, event_id, kind, ref, hlc, acked_ms IS NOT NULL, payload FROM outbox
+             WHERE (?1 = 0 OR acked_ms IS NULL) ORDER BY seq",
+        )?;
+        let rows = st
+            .query_map([pending_only], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(seq, event_id, kind, reference, hlc, acked, payload)| {
+                Ok(OutboxItem {
+                    seq,
+                    event_id,
+                    kind,
+                    reference,
+                    at: Hlc::decode(&hlc)
+                        .ok_or_else(|| Error::Corrupt("an outbox time is unreadable".into()))?,
+                    acked,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?,
+                })
+            })
+            .collect()
+    }
+}
