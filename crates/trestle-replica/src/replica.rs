@@ -1,0 +1,583 @@
+//! `ShopReplica`: one holder's copy of one epoch of the shop document — creating and loading it,
+//! saving it and the bytes of each change, merging other replicas' bytes, Automerge sync, reading
+//! stock levels, and the creator's set-up work (variants, holders, events).
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::{
+    sync::{self, SyncDoc},
+    transaction::{CommitOptions, Transactable},
+    AutoCommit, ChangeHash, ObjId as ExId, ObjType, ReadDoc, ROOT,
+};
+use trestle_core::catalog::Policy;
+use trestle_core::ids::VariantId;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::ids::{Cause, Holder, MarketEventId};
+use crate::invariants::{self, Conflict};
+use crate::schema::{self, *};
+
+pub use automerge::sync::State as SyncState;
+
+/// A shop (one document lineage; every epoch of it carries the same shop id).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct ShopId(pub Uuid);
+
+/// What a replica may do: the creator (the hub, or a till working alone) creates variants, the
+/// counters of holders, events and new epochs; every holder operates on its own counters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    Creator,
+    Holder,
+}
+
+/// One holder's stock of one variant.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HolderLevel {
+    pub holder: Holder,
+    pub free: i64,
+    pub held: i64,
+}
+
+/// A variant's stock across holders: `on_hand = Σ free + Σ held`; `available` is this replica's
+/// holder's `free` (what it may sell), 0 when it holds none.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VariantLevel {
+    pub variant: VariantId,
+    pub on_hand: i64,
+    pub available: i64,
+    pub holders: Vec<HolderLevel>,
+}
+
+/// What a merge brought: how many changes became visible and the conflicts the invariant check
+/// found afterwards (shown to a person, never merged away silently).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct MergeReport {
+    pub heads_changed: bool,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The ids of the root maps, read once.
+#[derive(Clone, Debug)]
+pub(crate) struct Roots {
+    pub epoch: ExId,
+    pub catalog: ExId,
+    pub stock: ExId,
+    pub reservations: ExId,
+    pub events: ExId,
+    pub counts: ExId,
+}
+
+/// A market event's fields.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EventFields {
+    pub name: String,
+    pub place: String,
+    /// Unix milliseconds.
+    pub starts: i64,
+    pub ends: i64,
+    pub tills: Vec<Holder>,
+}
+
+/// One holder's replica of the shop document (one epoch of it).
+pub struct ShopReplica {
+    pub(crate) doc: AutoCommit,
+    pub(crate) holder: Holder,
+    pub(crate) role: Role,
+    pub(crate) shop: ShopId,
+    pub(crate) epoch: u64,
+    pub(crate) roots: Roots,
+    /// `stock[variant][holder]` map ids; stable once created, so cached.
+    pub(crate) cells: HashMap<(VariantId, Holder), ExId>,
+}
+
+impl std::fmt::Debug for ShopReplica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopReplica")
+            .field("holder", &self.holder)
+            .field("role", &self.role)
+            .field("shop", &self.shop)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+impl ShopReplica {
+    /// Creates epoch 0 of a new shop document with `creator` (the hub, or a till starting alone)
+    /// as its creator: one `setup:genesis:0` change.
+    pub fn create(shop: ShopId, creator: Holder) -> Result<ShopReplica> {
+        let mut doc = AutoCommit::new().with_actor(creator.actor());
+        write_genesis_root(&mut doc, shop, creator, 0, &[])?;
+        doc.commit_with(CommitOptions::default().with_message("setup:genesis:0"));
+        ShopReplica::from_doc(doc, creator)
+    }
+
+    /// Loads a replica from a snapshot (`save`) and the change bytes stored after it, in order.
+    /// Damaged bytes give `Unreadable`, never a panic.
+    pub fn load(holder: Holder, snapshot: &[u8], later: &[&[u8]]) -> Result<ShopReplica> {
+        let mut doc = guarded(|| AutoCommit::load(snapshot))?;
+        for bytes in later {
+            guarded(|| doc.load_incremental(bytes))?;
+        }
+        ShopReplica::from_doc(doc.with_actor(holder.actor()), holder)
+    }
+
+    pub(crate) fn from_doc(doc: AutoCommit, holder: Holder) -> Result<ShopReplica> {
+        let version = read_int(&doc, &ROOT, K_SCHEMA, None)?.ok_or_else(|| missing(K_SCHEMA))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let root = |k: &str| read_map(&doc, &ROOT, k, None)?.ok_or_else(|| missing(k));
+        let roots = Roots {
+            epoch: root(K_EPOCH)?,
+            catalog: root(K_CATALOG)?,
+            stock: root(K_STOCK)?,
+            reservations: root(K_RESERVATIONS)?,
+            events: root(K_EVENTS)?,
+            counts: root(K_COUNTS)?,
+        };
+        let number = read_int(&doc, &roots.epoch, "number", None)?.unwrap_or(0);
+        let epoch = u64::try_from(number).map_err(|_| missing("epoch number"))?;
+        let shop = read_str(&doc, &roots.epoch, "shop", None)?
+            .and_then(|s| Uuid::parse_str(&s).ok())
+            .map(ShopId)
+            .ok_or_else(|| missing("epoch shop"))?;
+        let creator = read_str(&doc, &roots.epoch, "creator", None)?
+            .ok_or_else(|| missing("epoch creator"))?;
+        let role = if Holder::parse(&creator)? == holder {
+            Role::Creator
+        } else {
+            Role::Holder
+        };
+        Ok(ShopReplica {
+            doc,
+            holder,
+            role,
+            shop,
+            epoch,
+            roots,
+            cells: HashMap::new(),
+        })
+    }
+
+    pub fn holder(&self) -> Holder {
+        self.holder
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn shop(&self) -> ShopId {
+        self.shop
+    }
+    /// The epoch number of this document (0 for the first).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The current heads (sorted).
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        let mut h = self.doc.get_heads();
+        h.sort();
+        h
+    }
+
+    /// A full snapshot of this epoch's document.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The bytes of every change this replica gained (made or merged) since the last call to
+    /// this or `save`: what the till appends to its change table so `load(snapshot, later)`
+    /// rebuilds the same document.
+    pub fn take_unsaved_bytes(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// The bytes of the last change this replica made, e.g. right after a sale: what the till
+    /// stores in the same SQLite transaction as the sale's ledger rows.
+    pub fn last_change_bytes(&mut self) -> Option<Vec<u8>> {
+        self.doc
+            .get_last_local_change()
+            .map(|c| c.raw_bytes().to_vec())
+    }
+
+    /// The bytes of the changes this replica has that `heads` do not cover (to send to a peer).
+    pub fn bytes_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Merges change or document bytes from another replica of the same epoch, then checks the
+    /// invariants. Damaged bytes give `Unreadable`; bytes of another shop or epoch are undone and
+    /// give `ForeignDocument`.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<MergeReport> {
+        let before = self.doc.get_heads();
+        let outcome = guarded(|| self.doc.load_incremental(bytes));
+        self.after_merge(before, outcome.map(|_| ()))
+    }
+
+    /// Merges another in-memory replica of the same shop and epoch.
+    pub fn merge(&mut self, other: &mut ShopReplica) -> Result<MergeReport> {
+        if other.shop != self.shop {
+            return Err(Error::ForeignDocument);
+        }
+        if other.epoch != self.epoch {
+            return Err(Error::EpochMismatch {
+                ours: self.epoch,
+                theirs: other.epoch,
+            });
+        }
+        let before = self.doc.get_heads();
+        let outcome = guarded(|| self.doc.merge(&mut other.doc));
+        self.after_merge(before, outcome.map(|_| ()))
+    }
+
+    /// The next Automerge sync message for a peer, if there is anything to say.
+    pub fn generate_sync_message(&mut self, state: &mut SyncState) -> Option<Vec<u8>> {
+        self.doc
+            .sync()
+            .generate_sync_message(state)
+            .map(|m| m.encode())
+    }
+
+    /// Receives a peer's sync message, then checks the invariants.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut SyncState,
+        message: &[u8],
+    ) -> Result<MergeReport> {
+        let message = sync::Message::decode(message).map_err(|e| Error::Unreadable {
+            reason: e.to_string(),
+        })?;
+        let before = self.doc.get_heads();
+        let outcome = guarded(|| self.doc.sync().receive_sync_message(state, message));
+        self.after_merge(before, outcome)
+    }
+
+    fn after_merge(&mut self, before: Vec<ChangeHash>, outcome: Result<()>) -> Result<MergeReport> {
+        let foreign = outcome.is_ok() && !self.roots_intact();
+        if outcome.is_err() || foreign {
+            // Undo whatever part was applied: rebuild the document as it was.
+            if self.doc.get_heads() != before {
+                let restored = self.doc.fork_at(&before)?;
+                self.doc = restored.with_actor(self.holder.actor());
+            }
+            outcome?;
+            return Err(Error::ForeignDocument);
+        }
+        let heads_changed = self.doc.get_heads() != before;
+        let conflicts = if heads_changed {
+            invariants::check_stock(self)?
+        } else {
+            Vec::new()
+        };
+        Ok(MergeReport {
+            heads_changed,
+            conflicts,
+        })
+    }
+
+    /// True when the root maps are still the ones this replica knows, with no rival values (a
+    /// different document's genesis merged in would add rivals).
+    fn roots_intact(&self) -> bool {
+        let same = |key: &str, id: &ExId| match self.doc.get_all(ROOT, key) {
+            Ok(all) => all.len() == 1 && &all[0].1 == id,
+            Err(_) => false,
+        };
+        same(K_EPOCH, &self.roots.epoch)
+            && same(K_STOCK, &self.roots.stock)
+            && same(K_CATALOG, &self.roots.catalog)
+    }
+
+    // ---- reading -------------------------------------------------------------------------
+
+    /// A variant's catalog fields.
+    pub fn variant(&self, variant: VariantId) -> Result<Option<VariantFields>> {
+        match read_map(&self.doc, &self.roots.catalog, &variant.to_string(), None)? {
+            None => Ok(None),
+            Some(obj) => VariantFields::read(&self.doc, &obj).map(Some),
+        }
+    }
+
+    /// Every holder's stock of a variant, sorted by holder.
+    pub fn stock_of(&self, variant: VariantId) -> Result<Vec<HolderLevel>> {
+        let mut out = Vec::new();
+        let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
+            return Ok(out);
+        };
+        for key in keys(&self.doc, &per, None) {
+            let holder = Holder::parse(&key)?;
+            let cell = read_map(&self.doc, &per, &key, None)?.ok_or_else(|| missing(&key))?;
+            out.push(HolderLevel {
+                holder,
+                free: self.counter(&cell, K_FREE)?,
+                held: self.counter(&cell, K_HELD)?,
+            });
+        }
+        out.sort_by_key(|l| l.holder);
+        Ok(out)
+    }
+
+    /// Stock levels of every variant with counters.
+    pub fn levels(&self) -> Result<Vec<VariantLevel>> {
+        let mut out = Vec::new();
+        for key in keys(&self.doc, &self.roots.stock, None) {
+            let variant = parse_variant(&key)?;
+            let holders = self.stock_of(variant)?;
+            let on_hand = holders.iter().map(|l| l.free + l.held).sum();
+            let available = holders
+                .iter()
+                .find(|l| l.holder == self.holder)
+                .map_or(0, |l| l.free);
+            out.push(VariantLevel {
+                variant,
+                on_hand,
+                available,
+                holders,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The holders that have counters of any variant.
+    pub fn holders(&self) -> Result<Vec<Holder>> {
+        let mut all = std::collections::BTreeSet::new();
+        for key in keys(&self.doc, &self.roots.stock, None) {
+            if let Some(per) = read_map(&self.doc, &self.roots.stock, &key, None)? {
+                for h in keys(&self.doc, &per, None) {
+                    all.insert(Holder::parse(&h)?);
+                }
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    pub(crate) fn counter(&self, cell: &ExId, field: &str) -> Result<i64> {
+        read_int(&self.doc, cell, field, None)?.ok_or_else(|| missing(field))
+    }
+
+    /// The `stock[variant][holder]` map, cached; `NoStock` when the creator never made it.
+    pub(crate) fn cell(&mut self, variant: VariantId, holder: Holder) -> Result<ExId> {
+        if let Some(id) = self.cells.get(&(variant, holder)) {
+            return Ok(id.clone());
+        }
+        let no_stock = || Error::NoStock { variant, holder };
+        let per = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)?
+            .ok_or_else(no_stock)?;
+        let cell = read_map(&self.doc, &per, &holder.to_string(), None)?.ok_or_else(no_stock)?;
+        self.cells.insert((variant, holder), cell.clone());
+        Ok(cell)
+    }
+
+    /// The stock rule of a variant: `None` when its inventory is not tracked.
+    pub(crate) fn rule(&self, variant: VariantId) -> Result<Option<Policy>> {
+        let obj = read_map(&self.doc, &self.roots.catalog, &variant.to_string(), None)?
+            .ok_or(Error::UnknownVariant { variant })?;
+        if read_bool(&self.doc, &obj, "track_inventory", None)? == Some(false) {
+            return Ok(None);
+        }
+        read_policy(&self.doc, &obj).map(Some)
+    }
+
+    pub(crate) fn title(&self, variant: VariantId) -> String {
+        match self.variant(variant) {
+            Ok(Some(f)) if !f.title.is_empty() => f.title,
+            _ => variant.to_string(),
+        }
+    }
+
+    // ---- the creator's set-up work -------------------------------------------------------
+
+    fn require_creator(&self, action: &'static str) -> Result<()> {
+        match self.role {
+            Role::Creator => Ok(()),
+            Role::Holder => Err(Error::NotCreator { action }),
+        }
+    }
+
+    /// Adds a variant to the catalog and its (empty) stock map. Creator only.
+    pub fn add_variant(
+        &mut self,
+        variant: VariantId,
+        fields: &VariantFields,
+    ) -> Result<ChangeHash> {
+        self.require_creator("add a product to the catalog")?;
+        let key = variant.to_string();
+        if read_map(&self.doc, &self.roots.catalog, &key, None)?.is_some() {
+            return Err(Error::AlreadyExists {
+                what: "variant",
+                id: key,
+            });
+        }
+        let (catalog, stock) = (self.roots.catalog.clone(), self.roots.stock.clone());
+        self.write(Cause::Setup(format!("variant:{key}")), |doc| {
+            let obj = doc.put_object(&catalog, key.as_str(), ObjType::Map)?;
+            fields.write(doc, &obj)?;
+            if read_map(doc, &stock, &key, None)?.is_none() {
+                doc.put_object(&stock, key.as_str(), ObjType::Map)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Edits an existing variant's catalog fields (last writer wins per field). Any replica may.
+    pub fn set_variant(
+        &mut self,
+        variant: VariantId,
+        fields: &VariantFields,
+    ) -> Result<ChangeHash> {
+        let key = variant.to_string();
+        let obj = read_map(&self.doc, &self.roots.catalog, &key, None)?
+            .ok_or(Error::UnknownVariant { variant })?;
+        self.write(Cause::Setup(format!("catalog:{key}")), |doc| {
+            fields.write(doc, &obj)
+        })
+    }
+
+    /// Creates `holder`'s `free` and `held` counters of `variant` at zero, once. Creator only:
+    /// two replicas creating the same counter concurrently would lose one side's increments on
+    /// merge. Returns `None` when they exist already.
+    pub fn ensure_holder(
+        &mut self,
+        variant: VariantId,
+        holder: Holder,
+    ) -> Result<Option<ChangeHash>> {
+        self.require_creator("give a till its own stock")?;
+        if self.cell(variant, holder).is_ok() {
+            return Ok(None);
+        }
+        let per = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)?
+            .ok_or(Error::UnknownVariant { variant })?;
+        let key = holder.to_string();
+        self.write(Cause::Setup(format!("holder:{variant}:{key}")), |doc| {
+            let cell = doc.put_object(&per, key.as_str(), ObjType::Map)?;
+            doc.put(&cell, K_FREE, automerge::ScalarValue::counter(0))?;
+            doc.put(&cell, K_HELD, automerge::ScalarValue::counter(0))?;
+            Ok(())
+        })
+        .map(Some)
+    }
+
+    /// Records a market event. Creator only.
+    pub fn add_event(&mut self, id: MarketEventId, fields: &EventFields) -> Result<ChangeHash> {
+        self.require_creator("create a market event")?;
+        let key = id.to_string();
+        if read_map(&self.doc, &self.roots.events, &key, None)?.is_some() {
+            return Err(Error::AlreadyExists {
+                what: "event",
+                id: key,
+            });
+        }
+        let events = self.roots.events.clone();
+        self.write(Cause::Setup(format!("event:{key}")), |doc| {
+            let obj = doc.put_object(&events, key.as_str(), ObjType::Map)?;
+            doc.put(&obj, "name", fields.name.as_str())?;
+            doc.put(&obj, "place", fields.place.as_str())?;
+            doc.put(&obj, "starts", fields.starts)?;
+            doc.put(&obj, "ends", fields.ends)?;
+            let tills = doc.put_object(&obj, "tills", ObjType::List)?;
+            for (i, t) in fields.tills.iter().enumerate() {
+                doc.insert(&tills, i, t.to_string())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` as one change named by `cause`; on any error nothing is written. A change with no
+    /// operations is still recorded (an empty change) so every business action has one change.
+    pub(crate) fn write(
+        &mut self,
+        cause: Cause,
+        f: impl FnOnce(&mut AutoCommit) -> Result<()>,
+    ) -> Result<ChangeHash> {
+        if let Err(e) = f(&mut self.doc) {
+            self.doc.rollback();
+            return Err(e);
+        }
+        let message = cause.message();
+        match self
+            .doc
+            .commit_with(CommitOptions::default().with_message(message.clone()))
+        {
+            Some(h) => Ok(h),
+            None => Ok(self
+                .doc
+                .empty_change(CommitOptions::default().with_message(message))),
+        }
+    }
+
+    /// The per-variant map of counters by holder, for the invariant check and epochs.
+    pub(crate) fn cells_by_variant(&self) -> Result<BTreeMap<VariantId, Vec<(Holder, ExId)>>> {
+        let mut out = BTreeMap::new();
+        for key in keys(&self.doc, &self.roots.stock, None) {
+            let variant = parse_variant(&key)?;
+            let mut cells = Vec::new();
+            if let Some(per) = read_map(&self.doc, &self.roots.stock, &key, None)? {
+                for h in keys(&self.doc, &per, None) {
+                    let cell = read_map(&self.doc, &per, &h, None)?.ok_or_else(|| missing(&h))?;
+                    cells.push((Holder::parse(&h)?, cell));
+                }
+            }
+            out.insert(variant, cells);
+        }
+        Ok(out)
+    }
+}
+
+/// Writes the root maps of a new epoch document (not committed).
+pub(crate) fn write_genesis_root(
+    doc: &mut AutoCommit,
+    shop: ShopId,
+    creator: Holder,
+    number: u64,
+    prev_heads: &[ChangeHash],
+) -> Result<()> {
+    doc.put(ROOT, K_SCHEMA, SCHEMA_VERSION)?;
+    let epoch = doc.put_object(ROOT, K_EPOCH, ObjType::Map)?;
+    doc.put(
+        &epoch,
+        "number",
+        i64::try_from(number).map_err(|_| missing("epoch"))?,
+    )?;
+    doc.put(&epoch, "shop", shop.0.to_string())?;
+    doc.put(&epoch, "creator", creator.to_string())?;
+    schema::write_hashes(doc, &epoch, "prev_heads", prev_heads)?;
+    schema::write_hashes(doc, &epoch, "carried_through", prev_heads)?;
+    for key in [K_CATALOG, K_STOCK, K_RESERVATIONS, K_EVENTS, K_COUNTS] {
+        doc.put_object(ROOT, key, ObjType::Map)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_variant(key: &str) -> Result<VariantId> {
+    VariantId::parse(key).map_err(|_| Error::Malformed {
+        path: format!("stock {key:?}"),
+        reason: "not a variant id",
+    })
+}
+
+pub(crate) fn missing(what: &str) -> Error {
+    Error::Malformed {
+        path: what.to_string(),
+        reason: "missing",
+    }
+}
+
+/// Runs an Automerge call on input bytes, turning its errors and any panic into `Unreadable`.
+pub(crate) fn guarded<T>(
+    f: impl FnOnce() -> std::result::Result<T, automerge::AutomergeError>,
+) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Error::Unreadable {
+            reason: e.to_string(),
+        }),
+        Err(_) => Err(Error::Unreadable {
+            reason: "the data could not be decoded".into(),
+        }),
+    }
+}
