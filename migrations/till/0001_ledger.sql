@@ -1,5 +1,6 @@
 -- The till's ledger: shop settings, catalog, this till's stock, sales, refunds, voids, outbox.
 -- Completed sales, refunds and voids are immutable: triggers refuse UPDATE and DELETE on them.
+-- Indexes are only those a read needs: every index is one more page written by every sale.
 
 CREATE TABLE shop (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
@@ -47,7 +48,7 @@ CREATE INDEX variants_product ON variants (product_id, position);
 CREATE TABLE stock (
     variant_id TEXT PRIMARY KEY REFERENCES variants (id),
     on_hand    INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE stock_movements (
     id         INTEGER PRIMARY KEY,
@@ -57,12 +58,14 @@ CREATE TABLE stock_movements (
     ref        TEXT    NOT NULL,   -- the causing record's id (import run, sale, refund, void)
     hlc        TEXT    NOT NULL
 ) STRICT;
-CREATE INDEX stock_movements_ref ON stock_movements (ref);
 
+-- Keyed by this till's receipt sequence (the rowid: no extra index on the sale path). The receipt
+-- text is the till's fixed prefix and that sequence; sales are found by the sequence, listed in
+-- its order (the clock grows with it).
 CREATE TABLE sales (
-    id             TEXT PRIMARY KEY,
-    receipt_seq    INTEGER NOT NULL UNIQUE,
-    receipt        TEXT    NOT NULL UNIQUE,
+    receipt_seq    INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    receipt        TEXT    NOT NULL,
     hlc            TEXT    NOT NULL,
     currency       TEXT    NOT NULL,
     subtotal_minor INTEGER NOT NULL,
@@ -77,7 +80,6 @@ CREATE TABLE sales (
     event          TEXT,
     record         TEXT    NOT NULL    -- the whole sale as JSON (the wire form)
 ) STRICT;
-CREATE INDEX sales_hlc ON sales (hlc);
 
 CREATE TABLE sale_lines (
     sale_id             TEXT    NOT NULL REFERENCES sales (id),
@@ -95,7 +97,7 @@ CREATE TABLE sale_lines (
     total_minor         INTEGER NOT NULL,
     tax_ppm             INTEGER NOT NULL,
     PRIMARY KEY (sale_id, line_no)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE sale_tenders (
     sale_id      TEXT    NOT NULL REFERENCES sales (id),
@@ -104,7 +106,7 @@ CREATE TABLE sale_tenders (
     amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
     reference    TEXT,
     PRIMARY KEY (sale_id, idx)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE refunds (
     id           TEXT PRIMARY KEY,
@@ -127,7 +129,7 @@ CREATE TABLE refund_lines (
     amount_minor INTEGER NOT NULL,
     tax_minor    INTEGER NOT NULL,
     PRIMARY KEY (refund_id, line_no)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE refund_tenders (
     refund_id    TEXT    NOT NULL REFERENCES refunds (id),
@@ -136,7 +138,7 @@ CREATE TABLE refund_tenders (
     reference    TEXT,
     amount_minor INTEGER NOT NULL,
     PRIMARY KEY (refund_id, tender_index)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE voids (
     id      TEXT PRIMARY KEY,
@@ -146,17 +148,17 @@ CREATE TABLE voids (
     record  TEXT NOT NULL
 ) STRICT;
 
--- Events waiting to reach the hub, in order; event_id is the idempotency key the hub applies once.
+-- Events waiting to reach the hub, in order; event_id (a fresh UUIDv7) is the idempotency key the
+-- hub applies once. Rows are never deleted, so the rowid `seq` only grows.
 CREATE TABLE outbox (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id   TEXT NOT NULL UNIQUE,
+    seq        INTEGER PRIMARY KEY,
+    event_id   TEXT NOT NULL,
     kind       TEXT NOT NULL,
     ref        TEXT NOT NULL,
     payload    TEXT NOT NULL,
     hlc        TEXT NOT NULL,
     acked_ms   INTEGER
 ) STRICT;
-CREATE INDEX outbox_ref ON outbox (ref);
 
 CREATE TRIGGER sales_no_update BEFORE UPDATE ON sales BEGIN SELECT RAISE(ABORT, 'completed sales are immutable'); END;
 CREATE TRIGGER sales_no_delete BEFORE DELETE ON sales BEGIN SELECT RAISE(ABORT, 'completed sales are immutable'); END;

@@ -32,7 +32,10 @@ pub enum Error {
         input: String,
         reason: &'static str,
     },
-    #[error("the quantity must be a whole number of at least 1, not {input:?}")]
+    #[error(
+        "the quantity must be a whole number from 1 to {max}, not {input:?}",
+        max = crate::catalog::MAX_QTY
+    )]
     InvalidQuantity { input: String },
     #[error("{input:?} is not a discount (write 2.50 for an amount or 10% for a percentage)")]
     InvalidDiscount { input: String },

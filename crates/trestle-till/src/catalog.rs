@@ -60,8 +60,7 @@ impl Till {
             currency: self.shop.currency,
             default_tax_rate: self.shop.default_tax_rate,
         };
-        let report =
-            parse_shopify_csv(bytes, &settings).map_err(|e| Error::ImportFile(e.to_string()))?;
+        let report = parse_shopify_csv(bytes, &settings)?;
         let at = self.tick();
         let run = format!("import:{}", self.new_uuid());
         let mut summary = ImportSummary {

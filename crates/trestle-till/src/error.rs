@@ -20,8 +20,6 @@ pub enum Error {
     DataDir { dir: PathBuf, reason: String },
     #[error("cannot read {}: {reason}", .path.display())]
     ReadFile { path: PathBuf, reason: String },
-    #[error("{0}")]
-    ImportFile(String),
     #[error("no product has the SKU, barcode or id {0:?}")]
     UnknownItem(String),
     #[error("the SKU {sku:?} is used by {count} variants ({examples}); scan the barcode or use the variant id")]
@@ -52,6 +50,27 @@ pub enum Error {
     Storage(#[from] rusqlite::Error),
 }
 
+/// An operating-system error as a plain phrase for the person at the till ("there is no such
+/// file or folder"), without the "(os error 2)" a cashier cannot act on.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "there is no such file or folder".to_string(),
+        ErrorKind::PermissionDenied => "permission was denied".to_string(),
+        ErrorKind::NotADirectory => "part of the path is a file, not a folder".to_string(),
+        ErrorKind::IsADirectory => "it is a folder, not a file".to_string(),
+        ErrorKind::ReadOnlyFilesystem => "the disk is read-only".to_string(),
+        ErrorKind::StorageFull => "the disk is full".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
 impl Error {
     /// The stable code of this error, e.g. `stock.insufficient`.
     pub fn code(&self) -> &'static str {
@@ -61,7 +80,6 @@ impl Error {
             Error::AlreadyInitialised(_) => "till.already_initialised",
             Error::DataDir { .. } => "till.data_dir",
             Error::ReadFile { .. } => "input.unreadable_file",
-            Error::ImportFile(_) => "import.not_a_product_csv",
             Error::UnknownItem(_) => "catalog.unknown_item",
             Error::AmbiguousSku { .. } => "catalog.ambiguous_sku",
             Error::OutOfStock { .. } => "stock.insufficient",

@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use trestle_core::clock::Hlc;
 use trestle_core::ids::{EventId, SaleId, TillId, VariantId};
 use trestle_core::ledger::{LedgerEvent, OutboxEnvelope, Refund, Void, LEDGER_WIRE_VERSION};
+use trestle_core::receipt::{ReceiptNo, TillPrefix};
 use trestle_core::sale::Sale;
 use trestle_core::tender::TenderKind;
 
@@ -207,17 +208,21 @@ pub(crate) fn insert_void(tx: &Transaction<'_>, v: &Void) -> Result<()> {
     Ok(())
 }
 
-/// Loads a sale by receipt number (as printed), with its refunds and whether it was voided.
+/// Loads a sale by receipt number, with its refunds and whether it was voided. A receipt of
+/// another till's prefix is not on this till.
 pub(crate) fn load_sale(
     conn: &rusqlite::Connection,
-    receipt: &str,
+    receipt: &ReceiptNo,
+    prefix: &TillPrefix,
 ) -> Result<Option<(Sale, Vec<Refund>, bool)>> {
+    if &receipt.prefix != prefix {
+        return Ok(None);
+    }
     let row: Option<(String, String)> = conn
-        .query_row(
-            "SELECT id, record FROM sales WHERE receipt = ?1",
-            [receipt],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, record FROM sales WHERE receipt_seq = ?1")?
+        .query_row([i64::try_from(receipt.seq).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let Some((id, record)) = row else {
         return Ok(None);

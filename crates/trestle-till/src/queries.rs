@@ -107,7 +107,7 @@ impl Till {
                     EXISTS (SELECT 1 FROM voids v WHERE v.sale_id = s.id),
                     (SELECT group_concat(kind, '+') FROM
                         (SELECT kind FROM sale_tenders t WHERE t.sale_id = s.id ORDER BY idx))
-             FROM sales s WHERE s.hlc >= ?1 ORDER BY s.hlc",
+             FROM sales s WHERE s.hlc >= ?1 ORDER BY s.receipt_seq",
         )?;
         let rows = st
             .query_map([since], |r| {
@@ -142,7 +142,7 @@ impl Till {
 
     /// One sale by its receipt number.
     pub fn sale(&self, receipt: &ReceiptNo) -> Result<SaleDetail> {
-        let (sale, refunds, voided) = load_sale(self.db.conn(), &receipt.to_string())?
+        let (sale, refunds, voided) = load_sale(self.db.conn(), receipt, &self.shop.prefix)?
             .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
         Ok(SaleDetail {
             sale,

@@ -37,7 +37,7 @@ impl Till {
         let event_id = EventId(self.new_uuid());
         let shop = self.shop.clone();
         self.db.write(|tx| {
-            let (sale, prior, voided) = load_sale(tx, &receipt.to_string())?
+            let (sale, prior, voided) = load_sale(tx, receipt, &shop.prefix)?
                 .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
             if voided {
                 return Err(Error::AlreadyVoided(receipt.to_string()));
@@ -98,8 +98,9 @@ impl Till {
         let id = VoidId(self.new_uuid());
         let event_id = EventId(self.new_uuid());
         let till_id = self.shop.till_id;
+        let prefix = self.shop.prefix.clone();
         self.db.write(|tx| {
-            let (sale, prior, voided) = load_sale(tx, &receipt.to_string())?
+            let (sale, prior, voided) = load_sale(tx, receipt, &prefix)?
                 .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
             if voided {
                 return Err(Error::AlreadyVoided(receipt.to_string()));

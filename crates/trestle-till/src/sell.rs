@@ -14,7 +14,7 @@ use trestle_core::tender::Tender;
 use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::{insert_movement, insert_outbox, insert_sale};
-use crate::shop::{save_hlc, take_receipt_seq};
+use crate::shop::take_receipt_seq;
 use crate::till::Till;
 
 /// One line as asked for: what was scanned or typed, how many, and an optional line discount.
@@ -89,7 +89,7 @@ impl Till {
                     });
                 }
             }
-            let seq = take_receipt_seq(tx)?;
+            let seq = take_receipt_seq(tx, at)?;
             let meta = SaleMeta {
                 id: sale_id,
                 receipt: ReceiptNo {
@@ -115,7 +115,6 @@ impl Till {
                 &reference,
                 at,
             )?;
-            save_hlc(tx, at)?;
             Ok(sale)
         })
     }

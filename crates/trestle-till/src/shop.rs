@@ -131,19 +131,21 @@ pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Option<(Shop, Hlc)>> {
     Ok(Some((shop, hlc)))
 }
 
-/// Takes the next receipt sequence number inside the sale's transaction.
-pub(crate) fn take_receipt_seq(tx: &Transaction<'_>) -> Result<u64> {
-    let seq: i64 = tx.query_row(
-        "UPDATE shop SET next_receipt_seq = next_receipt_seq + 1 WHERE id = 1
-         RETURNING next_receipt_seq - 1",
-        [],
-        |r| r.get(0),
-    )?;
+/// Takes the next receipt sequence number inside the sale's transaction and saves the clock.
+pub(crate) fn take_receipt_seq(tx: &Transaction<'_>, at: Hlc) -> Result<u64> {
+    // One cached statement: this runs in every sale and also persists the clock that stamps it.
+    let seq: i64 = tx
+        .prepare_cached(
+            "UPDATE shop SET next_receipt_seq = next_receipt_seq + 1, hlc = ?1 WHERE id = 1
+             RETURNING next_receipt_seq - 1",
+        )?
+        .query_row([at.encode()], |r| r.get(0))?;
     u64::try_from(seq).map_err(|_| Error::Corrupt("the receipt counter is negative".into()))
 }
 
 /// Persists the clock inside the same transaction as the record stamped with it.
 pub(crate) fn save_hlc(tx: &Transaction<'_>, hlc: Hlc) -> Result<()> {
-    tx.execute("UPDATE shop SET hlc = ?1 WHERE id = 1", [hlc.encode()])?;
+    tx.prepare_cached("UPDATE shop SET hlc = ?1 WHERE id = 1")?
+        .execute([hlc.encode()])?;
     Ok(())
 }

@@ -42,7 +42,7 @@ impl Till {
     pub fn init(dir: &Path, params: &InitParams) -> Result<Till> {
         std::fs::create_dir_all(dir).map_err(|e| Error::DataDir {
             dir: dir.to_path_buf(),
-            reason: e.to_string(),
+            reason: crate::error::plain_io(&e),
         })?;
         let clock = SystemClock;
         let mut db = Db::open(&dir.join(DB_FILE), Create::Yes)?;

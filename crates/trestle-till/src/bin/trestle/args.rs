@@ -168,7 +168,7 @@ pub fn catalog(dir: &Path, cmd: CatalogCmd, json: bool) -> Result<(), Error> {
         CatalogCmd::Import { file } => {
             let bytes = std::fs::read(&file).map_err(|e| Error::ReadFile {
                 path: file.clone(),
-                reason: e.to_string(),
+                reason: trestle_till::error::plain_io(&e),
             })?;
             let mut till = Till::open(dir)?;
             let summary = till.import_catalog(&bytes)?;

@@ -39,13 +39,15 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One sentence: clap's first line, without its usage block.
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!(
-                "trestle: {} (see `trestle --help`)",
-                first.trim_start_matches("error: ")
-            );
+            let sentence = usage_sentence(&e.render().to_string());
+            // `--json` was asked for even though the rest could not be read: keep the promise
+            // of one JSON document on stdout.
+            if std::env::args_os().skip(1).any(|a| a == "--json") {
+                print_json(&serde_json::json!({
+                    "error": {"code": "input.invalid", "message": sentence}
+                }));
+            }
+            eprintln!("trestle: {sentence} (see `trestle --help`).");
             return ExitCode::from(2);
         }
     };
@@ -63,6 +65,26 @@ fn main() -> ExitCode {
             eprintln!("trestle: {}.", e.to_string().trim_end_matches('.'));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One sentence from clap's error: its first paragraph (the message and, for missing arguments,
+/// the indented names on the following lines), without the usage block and tips.
+fn usage_sentence(rendered: &str) -> String {
+    let words: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = words.join(" ");
+    let text = text
+        .trim_start_matches("error: ")
+        .trim_end_matches('.')
+        .trim();
+    if text.is_empty() {
+        "the arguments could not be read".to_string()
+    } else {
+        text.to_string()
     }
 }
 
