@@ -18,6 +18,20 @@ use crate::schema::{
     copy_entry, keys, read_hashes, read_int, read_map, read_str, write_hashes, K_FREE, K_HELD,
 };
 
+/// How often a replica's creator starts a new epoch: every this many actions (changes made or
+/// applied). The cost of applying a change, of `save_incremental` and of fetching a change's bytes
+/// grows with the history of the epoch's document (automerge#1042; see the cost table in
+/// `docs/replica.md`), so rebasing this often keeps a sale and its durable bytes at the cost of a
+/// near-fresh document however long the shop has traded.
+pub const REBASE_EVERY: u64 = 500;
+
+/// How often a till writes a full snapshot of its epoch's document: every this many actions. The
+/// till loads the snapshot plus the change bytes stored after it (at most `SNAPSHOT_EVERY - 1`),
+/// so start-up cost stays bounded; applying stored changes costs more the longer the epoch's
+/// history (see `docs/replica.md`). It divides `REBASE_EVERY`, so every rebase falls on a
+/// snapshot boundary (the new epoch's saved genesis is that snapshot).
+pub const SNAPSHOT_EVERY: u64 = 100;
+
 /// The closed epoch's document, kept as the audit trail and as the place where late changes of
 /// that epoch are merged before they are carried.
 #[derive(Clone, PartialEq, Eq, Debug)]

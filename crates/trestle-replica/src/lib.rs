@@ -34,7 +34,7 @@ pub mod ops;
 pub mod replica;
 pub mod schema;
 
-pub use epoch::Archive;
+pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
 pub use error::{Error, Result};
 pub use ids::{Cause, CauseKind, Holder};
 pub use invariants::{AuditTrail, Conflict, ConflictKind, Resolution};

@@ -4,7 +4,9 @@
 //! Re-importing updates products and variants in place (ids are derived, see
 //! `trestle_core::catalog`) and never duplicates them. Stock is only set for variants that are
 //! new to this till: after that, stock moves only by deltas (sales, refunds, counts), so
-//! re-importing last week's export cannot wipe out today's sales. Variants missing from a later
+//! re-importing last week's export cannot wipe out today's sales. Every variant is also written to
+//! the shop's replica (catalog fields, and this till's counters for tracked variants) in the same
+//! transaction. Variants missing from a later
 //! file are kept, because past sales point at them.
 
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -16,7 +18,10 @@ use trestle_core::tax::TaxRate;
 use trestle_core::{Currency, Money};
 
 use crate::error::{Error, Result};
+use trestle_replica::VariantFields;
+
 use crate::ledger::insert_movement;
+use crate::replica::add_variant;
 use crate::till::Till;
 
 /// What an import did, with the per-row report.
@@ -43,15 +48,16 @@ pub struct CatalogItem {
     pub tax_rate: TaxRate,
     pub track_inventory: bool,
     pub policy: Policy,
-    /// This till's stock (None when the variant's stock is not tracked).
+    /// Units on hand at this till, free and held (None when the variant's stock is not tracked).
     pub on_hand: Option<i64>,
+    /// Units this till may sell now: its own `free` (None when not tracked).
+    pub available: Option<i64>,
 }
 
 const ITEM_SELECT: &str =
     "SELECT v.id, p.title, v.options, v.title, v.sku, v.barcode, v.price_minor,
-        v.tax_ppm, v.track_inventory, v.policy, s.on_hand
-     FROM variants v JOIN products p ON p.id = v.product_id
-     LEFT JOIN stock s ON s.variant_id = v.id";
+        v.tax_ppm, v.track_inventory, v.policy
+     FROM variants v JOIN products p ON p.id = v.product_id";
 
 impl Till {
     /// Imports a Shopify product CSV export (its bytes), in one transaction.
@@ -70,7 +76,7 @@ impl Till {
             variants_updated: 0,
             rows: report.rows.clone(),
         };
-        self.db.write(|tx| {
+        self.write_with_replica(&run, |tx, replica| {
             for p in &report.products {
                 if upsert_product(tx, &p.product)? {
                     summary.products_created += 1;
@@ -79,26 +85,38 @@ impl Till {
                 }
                 for v in &p.variants {
                     let title = format!("{} — {}", p.product.title, v.variant.title());
+                    // The replica's title is the one a cashier reads in messages: product and variant.
+                    let fields = VariantFields {
+                        title: title.clone(),
+                        ..VariantFields::from_variant(&v.variant)
+                    };
                     if upsert_variant(tx, &v.variant, &title)? {
                         summary.variants_created += 1;
-                        if v.variant.track_inventory {
-                            tx.execute(
-                                "INSERT INTO stock (variant_id, on_hand) VALUES (?1, 0)",
-                                [v.variant.id.to_string()],
-                            )?;
-                            if v.initial_qty != 0 {
-                                insert_movement(
-                                    tx,
-                                    v.variant.id,
-                                    v.initial_qty,
-                                    "import",
-                                    &run,
-                                    at,
-                                )?;
-                            }
+                        let qty = if v.variant.track_inventory {
+                            v.initial_qty
+                        } else {
+                            0
+                        };
+                        add_variant(
+                            replica,
+                            v.variant.id,
+                            &fields,
+                            qty,
+                            "opening stock from the import",
+                        )?;
+                        if qty != 0 {
+                            insert_movement(tx, v.variant.id, qty, "import", &run, at)?;
                         }
                     } else {
                         summary.variants_updated += 1;
+                        // Catalog fields are last-writer-wins in the replica; write only what changed.
+                        if replica.variant(v.variant.id)?.as_ref() != Some(&fields) {
+                            replica.set_variant(v.variant.id, &fields)?;
+                        }
+                        if fields.track_inventory {
+                            // Newly tracked: its counters start at zero and move by deltas.
+                            replica.ensure_holder(v.variant.id, replica.holder())?;
+                        }
                     }
                 }
             }
@@ -142,7 +160,18 @@ impl Till {
                 r
             }
         };
-        rows.into_iter().collect()
+        let mut items: Vec<CatalogItem> = rows.into_iter().collect::<Result<_>>()?;
+        let holder = self.replica.holder();
+        for item in items.iter_mut().filter(|i| i.track_inventory) {
+            let mine = self
+                .replica()
+                .stock_of(item.variant_id)?
+                .into_iter()
+                .find(|h| h.holder == holder);
+            item.on_hand = Some(mine.as_ref().map_or(0, |h| h.free + h.held));
+            item.available = Some(mine.map_or(0, |h| h.free));
+        }
+        Ok(items)
     }
 
     /// Resolves what was scanned or typed: an exact barcode, else an exact SKU, else a variant id.
@@ -208,7 +237,6 @@ fn item_from_row_in(r: &rusqlite::Row<'_>, currency: Currency) -> ItemRow {
     let ppm: u32 = r.get(7)?;
     let track: bool = r.get(8)?;
     let policy: String = r.get(9)?;
-    let on_hand: Option<i64> = r.get(10)?;
     Ok((|| {
         let corrupt = |what: &str| Error::Corrupt(format!("a variant's {what} is unreadable"));
         let variant_title =
@@ -230,11 +258,9 @@ fn item_from_row_in(r: &rusqlite::Row<'_>, currency: Currency) -> ItemRow {
             tax_rate: TaxRate::from_ppm(ppm).map_err(|_| corrupt("tax rate"))?,
             track_inventory: track,
             policy: Policy::parse(&policy).map_err(|_| corrupt("policy"))?,
-            on_hand: if track {
-                Some(on_hand.unwrap_or(0))
-            } else {
-                None
-            },
+            // Filled from the replica by the callers that show stock.
+            on_hand: None,
+            available: None,
         })
     })())
 }
@@ -301,12 +327,5 @@ fn upsert_variant(tx: &Transaction<'_>, v: &Variant, title: &str) -> Result<bool
             v.policy.as_str(),
         ],
     )?;
-    if existed && v.track_inventory {
-        // A variant that starts being tracked gets a stock row at 0; its level then moves by deltas.
-        tx.execute(
-            "INSERT INTO stock (variant_id, on_hand) VALUES (?1, 0) ON CONFLICT DO NOTHING",
-            [v.id.to_string()],
-        )?;
-    }
     Ok(!existed)
 }

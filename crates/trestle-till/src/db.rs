@@ -9,10 +9,16 @@ use crate::error::{Error, Result};
 
 /// The migrations of `migrations/till/`, embedded in the binary, applied in order at open.
 /// A test checks this list against the folder so a new file cannot be forgotten.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_ledger.sql",
-    include_str!("../../../migrations/till/0001_ledger.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_ledger.sql",
+        include_str!("../../../migrations/till/0001_ledger.sql"),
+    ),
+    (
+        "0002_replica.sql",
+        include_str!("../../../migrations/till/0002_replica.sql"),
+    ),
+];
 
 /// An open till database.
 pub struct Db {
@@ -164,7 +170,7 @@ mod tests {
             .conn()
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, i64::try_from(MIGRATIONS.len()).unwrap());
         drop(db);
         // Re-opening applies nothing twice.
         Db::open(&path, Create::No).unwrap();

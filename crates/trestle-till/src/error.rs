@@ -40,6 +40,10 @@ pub enum Error {
     AlreadyVoided(String),
     #[error("the sale {0} has refunds, so it cannot be voided; refund what is left instead")]
     VoidAfterRefund(String),
+    #[error("{0}")]
+    Replica(trestle_replica::Error),
+    #[error("the audit found {0} conflicts between the ledger and the stock replica")]
+    Conflicts(usize),
     #[error("{item:?} is not on the sale {receipt}")]
     NotOnSale { item: String, receipt: String },
     #[error("{0}")]
@@ -48,6 +52,24 @@ pub enum Error {
     Corrupt(String),
     #[error("the till could not save to its database ({0})")]
     Storage(#[from] rusqlite::Error),
+}
+
+impl From<trestle_replica::Error> for Error {
+    fn from(e: trestle_replica::Error) -> Error {
+        match e {
+            trestle_replica::Error::Short {
+                title,
+                wanted,
+                available,
+                ..
+            } => Error::OutOfStock {
+                title,
+                wanted,
+                available: available.max(0),
+            },
+            other => Error::Replica(other),
+        }
+    }
 }
 
 /// An operating-system error as a plain phrase for the person at the till ("there is no such
@@ -86,6 +108,8 @@ impl Error {
             Error::ReceiptNotFound(_) => "sale.not_found",
             Error::AlreadyVoided(_) => "sale.voided",
             Error::VoidAfterRefund(_) => "sale.has_refunds",
+            Error::Replica(e) => e.code(),
+            Error::Conflicts(_) => "audit.conflicts",
             Error::NotOnSale { .. } => "refund.not_on_sale",
             Error::InvalidInput(_) => "input.invalid",
             Error::Corrupt(_) => "storage.corrupt",

@@ -12,7 +12,8 @@ use trestle_core::tender::TenderKind;
 
 use crate::error::{Error, Result};
 
-/// Records a stock movement and applies it to this till's level, in the caller's transaction.
+/// Records a stock movement of this till's own counter in its ledger, in the caller's
+/// transaction (the counter itself is in the replica, changed in the same transaction).
 pub(crate) fn insert_movement(
     tx: &Transaction<'_>,
     variant: VariantId,
@@ -25,11 +26,6 @@ pub(crate) fn insert_movement(
         "INSERT INTO stock_movements (variant_id, delta, cause, ref, hlc) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![variant.to_string(), delta, cause, reference, at.encode()])?;
-    tx.prepare_cached(
-        "INSERT INTO stock (variant_id, on_hand) VALUES (?1, ?2)
-         ON CONFLICT (variant_id) DO UPDATE SET on_hand = on_hand + excluded.on_hand",
-    )?
-    .execute(params![variant.to_string(), delta])?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod ledger;
 pub mod queries;
+pub mod replica;
 pub mod returns;
 pub mod sell;
 pub mod shop;

@@ -1,6 +1,7 @@
 //! Read-only views of the ledger for the CLI and the app: stock levels, sales with their state,
 //! one sale by receipt number, and the outbox.
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use trestle_core::catalog::Policy;
 use trestle_core::clock::Hlc;
@@ -14,14 +15,28 @@ use crate::error::{Error, Result};
 use crate::ledger::load_sale;
 use crate::till::Till;
 
-/// This till's stock of one tracked variant.
+/// The stock of one tracked variant: every holder's counters, the total on hand, and what this
+/// till may sell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StockLevel {
     pub variant_id: VariantId,
     pub sku: Option<String>,
     pub title: String,
     pub policy: Policy,
+    /// Σ free + Σ held over every holder.
     pub on_hand: i64,
+    /// This till's own `free`: what it may sell now.
+    pub available: i64,
+    /// Each holder's counters (`hub`, `till:<id>`).
+    pub holders: Vec<HolderStock>,
+}
+
+/// One holder's counters of a variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HolderStock {
+    pub holder: String,
+    pub free: i64,
+    pub held: i64,
 }
 
 /// A sale in a list: its figures and what has happened to it since.
@@ -57,39 +72,52 @@ pub struct OutboxItem {
 }
 
 impl Till {
-    /// Stock levels of every tracked variant at this till.
+    /// Stock levels of every tracked variant, from the replica.
     pub fn stock(&self) -> Result<Vec<StockLevel>> {
+        let mine = self.replica.holder();
+        let levels = self.replica().levels()?;
         let mut st = self.db.conn().prepare_cached(
-            "SELECT v.id, v.sku, v.title, v.policy, s.on_hand
-             FROM stock s JOIN variants v ON v.id = s.variant_id
-             WHERE v.track_inventory = 1
-             ORDER BY v.title",
+            "SELECT sku, title, policy FROM variants WHERE id = ?1 AND track_inventory = 1",
         )?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(id, sku, title, policy, on_hand)| {
-                Ok(StockLevel {
-                    variant_id: VariantId::parse(&id).map_err(|_| {
-                        Error::Corrupt("a stock row's variant is unreadable".into())
-                    })?,
-                    sku,
-                    title,
-                    policy: Policy::parse(&policy)
-                        .map_err(|_| Error::Corrupt("a variant's policy is unreadable".into()))?,
-                    on_hand,
+        let mut out = Vec::with_capacity(levels.len());
+        for level in levels {
+            let row = st
+                .query_row([level.variant.to_string()], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
-            })
-            .collect()
+                .optional()?;
+            let Some((sku, title, policy)) = row else {
+                continue;
+            };
+            out.push(StockLevel {
+                variant_id: level.variant,
+                sku,
+                title,
+                policy: Policy::parse(&policy)
+                    .map_err(|_| Error::Corrupt("a variant's policy is unreadable".into()))?,
+                on_hand: level.on_hand,
+                available: level
+                    .holders
+                    .iter()
+                    .find(|h| h.holder == mine)
+                    .map_or(0, |h| h.free),
+                holders: level
+                    .holders
+                    .iter()
+                    .map(|h| HolderStock {
+                        holder: h.holder.to_string(),
+                        free: h.free,
+                        held: h.held,
+                    })
+                    .collect(),
+            });
+        }
+        out.sort_by(|a, b| a.title.cmp(&b.title).then(a.variant_id.cmp(&b.variant_id)));
+        Ok(out)
     }
 
     /// Sales at or after `since_ms` (all when `None`), oldest first.

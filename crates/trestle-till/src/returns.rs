@@ -36,7 +36,7 @@ impl Till {
         let id = RefundId(self.new_uuid());
         let event_id = EventId(self.new_uuid());
         let shop = self.shop.clone();
-        self.db.write(|tx| {
+        self.write_with_replica(&format!("refund:{id}"), |tx, replica| {
             let (sale, prior, voided) = load_sale(tx, receipt, &shop.prefix)?
                 .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
             if voided {
@@ -61,6 +61,13 @@ impl Till {
                 restocked: true,
                 plan,
             };
+            let units: Vec<_> = refund
+                .plan
+                .lines
+                .iter()
+                .map(|l| (l.variant_id, l.qty))
+                .collect();
+            replica.refund(id, &units)?;
             insert_refund(tx, &refund)?;
             let reference = refund.id.to_string();
             for l in &refund.plan.lines {
@@ -99,7 +106,7 @@ impl Till {
         let event_id = EventId(self.new_uuid());
         let till_id = self.shop.till_id;
         let prefix = self.shop.prefix.clone();
-        self.db.write(|tx| {
+        self.write_with_replica(&format!("void:{id}"), |tx, replica| {
             let (sale, prior, voided) = load_sale(tx, receipt, &prefix)?
                 .ok_or_else(|| Error::ReceiptNotFound(receipt.to_string()))?;
             if voided {
@@ -117,6 +124,8 @@ impl Till {
                 reason: reason.to_string(),
                 staff: None,
             };
+            let units: Vec<_> = sale.lines.iter().map(|l| (l.variant_id, l.qty)).collect();
+            replica.void(id, &units)?;
             insert_void(tx, &void)?;
             let reference = void.id.to_string();
             for l in &sale.lines {

@@ -1,10 +1,11 @@
-//! The sale path: resolve what was scanned, price the cart, settle the tenders, check this till's
-//! stock, and write sale + lines + tenders + stock movements + outbox entry in one transaction.
+//! The sale path: resolve what was scanned, price the cart, settle the tenders, take the units
+//! from this till's counters in the replica (checked first), and write sale + lines + tenders +
+//! stock movements + outbox entry + the replica's change bytes in one transaction.
 
 use std::collections::BTreeMap;
 
 use trestle_core::cart::{Cart, CartLine, Discount};
-use trestle_core::catalog::{Policy, Qty};
+use trestle_core::catalog::Qty;
 use trestle_core::ids::{EventId, SaleId, VariantId};
 use trestle_core::ledger::LedgerEvent;
 use trestle_core::receipt::ReceiptNo;
@@ -12,7 +13,7 @@ use trestle_core::sale::{complete, Sale, SaleMeta};
 use trestle_core::tender::Tender;
 
 use crate::catalog::resolve;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ledger::{insert_movement, insert_outbox, insert_sale};
 use crate::shop::take_receipt_seq;
 use crate::till::Till;
@@ -46,25 +47,19 @@ impl Till {
         let sale_id = SaleId(self.new_uuid());
         let event_id = EventId(self.new_uuid());
         let shop = self.shop.clone();
-        self.db.write(|tx| {
+        self.write_with_replica(&format!("sale:{sale_id}"), |tx, replica| {
             let mut cart = Cart {
                 currency: shop.currency,
                 tax_mode: shop.tax_mode,
                 lines: Vec::with_capacity(req.lines.len()),
                 discount: req.cart_discount.clone(),
             };
-            // Tracked variants: (units wanted, this till's stock, policy, title).
-            let mut wanted: BTreeMap<VariantId, (i64, i64, Policy, String)> = BTreeMap::new();
+            // Units of tracked variants, for this till's ledger of its stock movements.
+            let mut tracked: BTreeMap<VariantId, i64> = BTreeMap::new();
             for l in &req.lines {
                 let item = resolve(tx, shop.currency, &l.item)?;
-                if let Some(on_hand) = item.on_hand {
-                    let e = wanted.entry(item.variant_id).or_insert((
-                        0,
-                        on_hand,
-                        item.policy,
-                        item.title.clone(),
-                    ));
-                    e.0 += i64::from(l.qty.get());
+                if item.track_inventory {
+                    *tracked.entry(item.variant_id).or_default() += i64::from(l.qty.get());
                 }
                 cart.lines.push(CartLine {
                     variant_id: item.variant_id,
@@ -79,16 +74,6 @@ impl Till {
                     discount: l.discount.clone(),
                 });
             }
-            // This till's own holding: a deny variant never goes below zero here.
-            for (qty, on_hand, policy, title) in wanted.values() {
-                if *policy == Policy::Deny && qty > on_hand {
-                    return Err(Error::OutOfStock {
-                        title: title.clone(),
-                        wanted: *qty,
-                        available: (*on_hand).max(0),
-                    });
-                }
-            }
             let seq = take_receipt_seq(tx, at)?;
             let meta = SaleMeta {
                 id: sale_id,
@@ -102,9 +87,14 @@ impl Till {
                 event: req.event.clone(),
             };
             let sale = complete(&cart, req.tenders.clone(), meta)?;
+            // This till's own holding, in the replica: a deny variant is checked before anything
+            // is written and never goes below zero here (refused: `stock.insufficient`).
+            let units: Vec<(VariantId, Qty)> =
+                cart.lines.iter().map(|l| (l.variant_id, l.qty)).collect();
+            replica.sell(sale_id, &units)?;
             insert_sale(tx, &sale)?;
             let reference = sale.id.to_string();
-            for (variant, (qty, ..)) in &wanted {
+            for (variant, qty) in &tracked {
                 insert_movement(tx, *variant, -qty, "sale", &reference, at)?;
             }
             insert_outbox(

@@ -6,10 +6,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use trestle_core::clock::{Hlc, HlcState, WallClock};
 use trestle_core::ids::{uuid_v7, TillId};
+use trestle_replica::ShopId;
 use uuid::Uuid;
 
 use crate::db::{Create, Db};
 use crate::error::{Error, Result};
+use crate::replica::{self, ReplicaStore};
 use crate::shop::{self, InitParams, Shop};
 
 /// The database file inside a data directory.
@@ -33,6 +35,7 @@ pub struct Till {
     pub(crate) db: Db,
     pub(crate) shop: Shop,
     pub(crate) hlc: HlcState,
+    pub(crate) replica: ReplicaStore,
     clock: Box<dyn WallClock + Send>,
     dir: PathBuf,
 }
@@ -62,13 +65,22 @@ impl Till {
 
     /// Opens with another wall clock (tests of clock behaviour).
     pub fn open_with(dir: &Path, clock: Box<dyn WallClock + Send>) -> Result<Till> {
-        let db = Db::open(&dir.join(DB_FILE), Create::No)?;
+        let mut db = Db::open(&dir.join(DB_FILE), Create::No)?;
         let (shop, last) =
             shop::load(db.conn())?.ok_or_else(|| Error::NotInitialised(dir.to_path_buf()))?;
+        let replica = match replica::load(db.conn(), shop.till_id)? {
+            Some(r) => r,
+            None => {
+                // A till set up before the replica existed (or just now by `init`).
+                let shop_id = ShopId(uuid_v7(clock.now_ms(), random_bytes()));
+                replica::bootstrap(&mut db, shop.till_id, shop_id)?
+            }
+        };
         Ok(Till {
             db,
             shop,
             hlc: HlcState::resume(last),
+            replica,
             clock,
             dir: dir.to_path_buf(),
         })

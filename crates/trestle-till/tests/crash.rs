@@ -315,6 +315,8 @@ fn sales_survive_sigkill_at_random_instants() {
         let before = counts.records();
         counts = verify::check(&db, &reported, &mut progress, scope(cycle, kills))
             .unwrap_or_else(|broken| panic!("after kill {cycle} of {kills}: {broken}"));
+        verify::check_replica(&dir)
+            .unwrap_or_else(|broken| panic!("after kill {cycle} of {kills}: {broken}"));
         // (a) Only the one action in flight at the kill may be in the database unreported.
         let unreported = counts.records() - before - reports_this_cycle;
         assert!(

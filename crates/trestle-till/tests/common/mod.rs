@@ -12,18 +12,25 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-/// The folder of the real Shopify product exports.
+/// The folder of the real Shopify product exports (beside the repository), and the copy of the
+/// sample the repository ships for its demo, used when a clone has no shared folder beside it.
 pub const SHOPIFY_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/shopify/");
+const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/");
 
-/// Every `*.csv` in [`SHOPIFY_DIR`], sorted; at least one.
+/// Every `*.csv` in [`SHOPIFY_DIR`] (or the demo copy), sorted; at least one.
 pub fn shop_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(SHOPIFY_DIR)
-        .expect("the real Shopify exports are in shared/data/shopify")
+    let dir = if Path::new(SHOPIFY_DIR).is_dir() {
+        SHOPIFY_DIR
+    } else {
+        DEMO_DIR
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the real Shopify exports are in shared/data/shopify or demo/")
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no CSV in {SHOPIFY_DIR}");
+    assert!(!files.is_empty(), "no CSV in {dir}");
     files
 }
 

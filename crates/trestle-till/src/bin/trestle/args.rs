@@ -37,8 +37,10 @@ pub enum Command {
     /// Import or list the catalog
     #[command(subcommand)]
     Catalog(CatalogCmd),
-    /// This till's stock levels
+    /// Stock levels: every holder's free and held, on hand, and what this till may sell
     Stock,
+    /// Check that the ledger and the stock replica agree (exit 1 when they do not)
+    Audit,
     /// Ring up a sale and print its receipt
     Sell(SellArgs),
     /// Refund all or some of a sale to its original payment
@@ -189,6 +191,21 @@ pub fn catalog(dir: &Path, cmd: CatalogCmd, json: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+pub fn audit(dir: &Path, json: bool) -> Result<(), Error> {
+    let mut till = Till::open(dir)?;
+    let findings = till.audit()?;
+    if json {
+        print_json(&findings);
+    } else {
+        render::audit(&findings);
+    }
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Conflicts(findings.len()))
+    }
 }
 
 pub fn stock(dir: &Path, json: bool) -> Result<(), Error> {

@@ -121,6 +121,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Init(a) => args::init(&dir, a, json),
         Command::Catalog(a) => args::catalog(&dir, a, json),
         Command::Stock => args::stock(&dir, json),
+        Command::Audit => args::audit(&dir, json),
         Command::Sell(a) => args::sell(&dir, a, json),
         Command::Refund(a) => args::refund(&dir, a, json),
         Command::Void(a) => args::void(&dir, a, json),

@@ -9,6 +9,7 @@ use trestle_core::sale::Sale;
 use trestle_core::Money;
 use trestle_till::catalog::{CatalogItem, ImportSummary};
 use trestle_till::queries::{OutboxItem, SaleSummary, StockLevel};
+use trestle_till::replica::Finding;
 use trestle_till::Shop;
 
 const WIDTH: usize = 48;
@@ -91,23 +92,64 @@ pub fn catalog(items: &[CatalogItem]) {
 
 pub fn stock(levels: &[StockLevel]) {
     out!(
-        "{:<14} {:<46} {:>8} {:>8}",
+        "{:<10} {:<40} {:>8} {:>8} {:>9}  HOLDERS (free/held)",
         "SKU",
         "ITEM",
         "POLICY",
-        "ON HAND"
+        "ON HAND",
+        "AVAILABLE"
     );
     for l in levels {
+        let holders: Vec<String> = l
+            .holders
+            .iter()
+            .map(|h| format!("{} {}/{}", short_holder(&h.holder), h.free, h.held))
+            .collect();
         out!(
-            "{:<14} {:<46} {:>8} {:>8}",
-            cut(l.sku.as_deref().unwrap_or("-"), 14),
-            cut(&l.title, 46),
+            "{:<10} {:<40} {:>8} {:>8} {:>9}  {}",
+            cut(l.sku.as_deref().unwrap_or("-"), 10),
+            cut(&l.title, 40),
             l.policy.as_str(),
-            l.on_hand
+            l.on_hand,
+            l.available,
+            holders.join(", ")
         );
     }
     let total: i64 = levels.iter().map(|l| l.on_hand).sum();
-    out!("{} tracked variants, {} units on hand", levels.len(), total);
+    let mine: i64 = levels.iter().map(|l| l.available).sum();
+    out!(
+        "{} tracked variants, {} units on hand, {} available at this till",
+        levels.len(),
+        total,
+        mine
+    );
+}
+
+/// `till:0195…-…` → `till:0195…` so the table stays readable; `hub` stays.
+fn short_holder(h: &str) -> String {
+    match h.strip_prefix("till:") {
+        Some(id) => format!("till:{}", cut(id, 9)),
+        None => h.to_string(),
+    }
+}
+
+pub fn audit(findings: &[Finding]) {
+    if findings.is_empty() {
+        out!("The ledger and the stock replica agree: no conflicts.");
+        return;
+    }
+    for f in findings {
+        let facts: Vec<String> = f.facts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        out!(
+            "{} {} at {}: {}",
+            f.kind,
+            f.variant,
+            f.holder,
+            facts.join(", ")
+        );
+        out!("  resolutions: {}", f.resolutions.join(", "));
+    }
+    out!("{} conflicts", findings.len());
 }
 
 pub fn receipt(shop: &Shop, sale: &Sale, refunds: &[Refund], voided: bool) {
