@@ -5,7 +5,8 @@
 //! original tenders (the allocation rule is `trestle_core::refund`'s).
 
 use trestle_core::catalog::Qty;
-use trestle_core::ids::{EventId, RefundId, VoidId};
+use trestle_core::clock::Hlc;
+use trestle_core::ids::{EventId, RefundId, VariantId, VoidId};
 use trestle_core::ledger::{LedgerEvent, Refund, Void};
 use trestle_core::receipt::ReceiptNo;
 use trestle_core::refund::{plan_refund, RefundRequest};
@@ -70,18 +71,7 @@ impl Till {
             replica.refund(id, &units)?;
             insert_refund(tx, &refund)?;
             let reference = refund.id.to_string();
-            for l in &refund.plan.lines {
-                if is_tracked(tx, l.variant_id)? {
-                    insert_movement(
-                        tx,
-                        l.variant_id,
-                        i64::from(l.qty.get()),
-                        "refund",
-                        &reference,
-                        at,
-                    )?;
-                }
-            }
+            restock(tx, &units, "refund", &reference, at)?;
             insert_outbox(
                 tx,
                 event_id,
@@ -128,18 +118,7 @@ impl Till {
             replica.void(id, &units)?;
             insert_void(tx, &void)?;
             let reference = void.id.to_string();
-            for l in &sale.lines {
-                if is_tracked(tx, l.variant_id)? {
-                    insert_movement(
-                        tx,
-                        l.variant_id,
-                        i64::from(l.qty.get()),
-                        "void",
-                        &reference,
-                        at,
-                    )?;
-                }
-            }
+            restock(tx, &units, "void", &reference, at)?;
             insert_outbox(
                 tx,
                 event_id,
@@ -154,7 +133,23 @@ impl Till {
     }
 }
 
-fn is_tracked(conn: &rusqlite::Connection, variant: trestle_core::ids::VariantId) -> Result<bool> {
+/// Records in this till's ledger the units of tracked variants put back by a refund or void.
+fn restock(
+    tx: &rusqlite::Transaction<'_>,
+    units: &[(VariantId, Qty)],
+    cause: &str,
+    reference: &str,
+    at: Hlc,
+) -> Result<()> {
+    for (variant, qty) in units {
+        if is_tracked(tx, *variant)? {
+            insert_movement(tx, *variant, i64::from(qty.get()), cause, reference, at)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_tracked(conn: &rusqlite::Connection, variant: VariantId) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT track_inventory FROM variants WHERE id = ?1")?
         .query_row([variant.to_string()], |r| r.get::<_, bool>(0))?)
