@@ -91,6 +91,10 @@ pub struct ShopReplica {
     pub(crate) roots: Roots,
     /// `stock[variant][holder]` map ids; stable once created, so cached.
     pub(crate) cells: HashMap<(VariantId, Holder), ExId>,
+    /// The heads as of the last `save`, `take_unsaved_bytes` or `load`: what the caller already
+    /// has on disk. (Automerge's own save cursor is empty after `AutoCommit::load`, which would make
+    /// the first incremental save after a restart the whole history.)
+    pub(crate) saved_heads: Vec<ChangeHash>,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -121,7 +125,10 @@ impl ShopReplica {
         for bytes in later {
             guarded(|| doc.load_incremental(bytes))?;
         }
-        ShopReplica::from_doc(doc.with_actor(holder.actor()), holder)
+        let mut replica = ShopReplica::from_doc(doc.with_actor(holder.actor()), holder)?;
+        // Everything just loaded is on the caller's disk already.
+        replica.saved_heads = replica.doc.get_heads();
+        Ok(replica)
     }
 
     pub(crate) fn from_doc(doc: AutoCommit, holder: Holder) -> Result<ShopReplica> {
@@ -162,6 +169,7 @@ impl ShopReplica {
             epoch,
             roots,
             cells: HashMap::new(),
+            saved_heads: Vec::new(),
         })
     }
 
@@ -188,14 +196,22 @@ impl ShopReplica {
 
     /// A full snapshot of this epoch's document.
     pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
+        let bytes = self.doc.save();
+        self.saved_heads = self.doc.get_heads();
+        bytes
     }
 
     /// The bytes of every change this replica gained (made or merged) since the last call to
     /// this or `save`: what the till appends to its change table so `load(snapshot, later)`
     /// rebuilds the same document.
     pub fn take_unsaved_bytes(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
+        let heads = self.doc.get_heads();
+        if heads == self.saved_heads {
+            return Vec::new();
+        }
+        let bytes = self.doc.save_after(&self.saved_heads);
+        self.saved_heads = heads;
+        bytes
     }
 
     /// The bytes of the last change this replica made, e.g. right after a sale: what the till

@@ -138,3 +138,35 @@ fn a_till_from_before_the_replica_is_bootstrapped_from_its_ledger() {
             - 1
     );
 }
+
+/// The change row a sale stores after a restart holds that sale, not the epoch's whole history.
+#[test]
+fn after_reopening_a_sale_stores_only_its_own_change() {
+    let (_tmp, mut till) = setup();
+    let item = continue_item(&till);
+    let last_row = |till: &Till| -> i64 {
+        db(till)
+            .query_row(
+                "SELECT length(bytes) FROM replica_changes ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    for _ in 0..20 {
+        till.sell(&req(vec![line(&item, 1)], vec![cash_for(&item, 1)]))
+            .unwrap();
+    }
+    let before = last_row(&till);
+    let dir = till.dir().to_path_buf();
+    drop(till);
+    let mut again = Till::open(&dir).unwrap();
+    again
+        .sell(&req(vec![line(&item, 1)], vec![cash_for(&item, 1)]))
+        .unwrap();
+    let after = last_row(&again);
+    assert!(
+        after <= before + 64,
+        "the first change after re-opening is {after} bytes, a sale's change was {before}"
+    );
+}
