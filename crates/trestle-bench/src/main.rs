@@ -5,6 +5,8 @@
 // Printing the results is this binary's job.
 #![allow(clippy::print_stdout)]
 
+mod replica;
+mod replica_model;
 mod sale_commit;
 mod stats;
 
@@ -30,6 +32,40 @@ enum Command {
     /// The durable sale commit at the till against a bare SQLite transaction with the same
     /// durability (WAL, synchronous=FULL) writing the same rows
     SaleCommit(SaleCommitArgs),
+    /// The shop replica with the till's epoch policy against one plain Automerge document kept
+    /// for ever: a sale, the hub applying a till's sale as history grows, and the till's stored
+    /// size and load time
+    Replica(ReplicaArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReplicaArgs {
+    /// Measured sales of each kind for the sale cost
+    #[arg(long, default_value_t = 2000)]
+    sales: u64,
+    /// Sales of history at which applying a remote sale is measured, ascending (the ratio is
+    /// last / first)
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [1_000, 10_000, 100_000])]
+    history: Vec<u64>,
+    /// Cap on the raw baseline's history (building it costs more per sale as it grows)
+    #[arg(long, default_value_t = 15_000)]
+    raw_history: u64,
+    /// Sales after which the till's stored size and load time are measured
+    #[arg(long, default_value_t = 15_000)]
+    size_sales: u64,
+    /// Remote sales applied at each history (the default is one whole rebase cycle)
+    #[arg(long, default_value_t = 500)]
+    applies: u64,
+    /// Loads of each kind
+    #[arg(long, default_value_t = 20)]
+    loads: usize,
+    /// Variants in the catalog
+    #[arg(long, default_value_t = 200)]
+    variants: usize,
+    /// A quick run for CI (300 sales, history 100 and 600, 50 variants); the figures mean
+    /// nothing and no claim is made
+    #[arg(long)]
+    smoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +98,28 @@ fn main() -> Result<()> {
                 print_sale_commit(&report);
             }
         }
+        Command::Replica(a) => {
+            let opts = if a.smoke {
+                replica::Options::smoke()
+            } else {
+                replica::Options {
+                    sales: a.sales,
+                    history: a.history,
+                    raw_history: a.raw_history,
+                    size_sales: a.size_sales,
+                    applies: a.applies,
+                    loads: a.loads,
+                    variants: a.variants,
+                    smoke: false,
+                }
+            };
+            let report = replica::run(&opts)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_replica(&report);
+            }
+        }
     }
     Ok(())
 }
@@ -77,18 +135,19 @@ fn print_sale_commit(r: &sale_commit::Report) {
         r.dir, r.sqlite_version, r.statements_per_commit
     );
     println!(
-        "till = Till::sell of a 2-line cash sale; baseline = bare transaction writing the same \
-         rows ({} B record, {} B outbox payload)",
-        r.record_bytes, r.payload_bytes
+        "till = Till::sell of a 2-line cash sale (ledger + outbox + replica change); baseline = \
+         bare transaction writing the same rows ({} B record, {} B outbox payload, {} B change); \
+         baseline+am = the same with a real raw-Automerge change",
+        r.record_bytes, r.payload_bytes, r.change_bytes
     );
     println!();
     println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>10}   µs per commit",
+        "{:<12} {:>10} {:>10} {:>10} {:>10} {:>10}   µs per commit",
         "", "median", "p90", "p99", "mean", "max"
     );
     let row = |name: &str, s: &Summary| {
         println!(
-            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "{:<12} {:>10} {:>10} {:>10} {:>10} {:>10}",
             name,
             us_str(s.median_ns),
             us_str(s.p90_ns),
@@ -99,10 +158,11 @@ fn print_sale_commit(r: &sale_commit::Report) {
     };
     row("till", &r.till);
     row("baseline", &r.baseline);
+    row("baseline+am", &r.baseline_automerge);
     println!();
     println!(
-        "ratio till / baseline: median {}, mean {}",
-        r.ratio_median, r.ratio_mean
+        "ratio till / baseline: median {}, mean {}; till / baseline+am: median {}",
+        r.ratio_median, r.ratio_mean, r.ratio_median_automerge
     );
     match r.meets_goal {
         None => println!("smoke run: no claim is made from these figures"),
@@ -112,4 +172,179 @@ fn print_sale_commit(r: &sale_commit::Report) {
             if met { "met" } else { "NOT met" }
         ),
     }
+}
+
+fn goal_line(met: Option<bool>, goal: &str) {
+    match met {
+        None => println!("smoke run: no claim is made from these figures"),
+        Some(met) => println!("goal: {goal} — {}", if met { "met" } else { "NOT met" }),
+    }
+}
+
+fn summary_row(name: &str, s: &Summary, show: fn(u64) -> String) {
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        name,
+        show(s.median_ns),
+        show(s.p90_ns),
+        show(s.p99_ns),
+        show(s.mean_ns),
+        show(s.max_ns)
+    );
+}
+
+fn summary_head(unit: &str) {
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>9}   {unit}",
+        "", "median", "p90", "p99", "mean", "max"
+    );
+}
+
+/// Nanoseconds as milliseconds with one decimal.
+fn ms_str(ns: u64) -> String {
+    us_str(ns / 1000)
+}
+
+fn print_replica(r: &replica::Report) {
+    println!(
+        "replica: {} variants, 1 till + the hub; the till's policy: snapshot every {} actions, \
+         rebase every {}",
+        r.variants, r.snapshot_every, r.rebase_every
+    );
+    println!(
+        "raw = one plain Automerge document of the same shape kept for ever (no epochs, no \
+         invariant check); run took {} s",
+        r.total_ms / 1000
+    );
+
+    let s = &r.sale;
+    println!();
+    println!(
+        "(1) a 2-line sale at a till working alone: {} of each kind from a fresh document, in {} \
+         interleaved rounds after {} warm-up sales",
+        s.sales, s.rounds, s.warmup
+    );
+    summary_head("µs");
+    summary_row("replica sell + take_unsaved_bytes", &s.replica, us_str);
+    summary_row("raw 2 increments + commit + save_inc", &s.raw, us_str);
+    if let Some(x) = &s.snapshot {
+        summary_row(&format!("policy snapshot (×{})", x.samples), x, us_str);
+    }
+    if let Some(x) = &s.rebase {
+        summary_row(&format!("policy rebase + save (×{})", x.samples), x, us_str);
+    }
+    println!(
+        "ratio replica / raw (median): {}; replica per sale including snapshots and rebases \
+         (mean): {} µs",
+        s.ratio_median,
+        us_str(s.replica_amortised_mean_ns)
+    );
+
+    let a = &r.apply;
+    println!();
+    println!(
+        "(2) the hub applies one till sale (replica: merge_bytes + invariant check; raw: \
+         load_incremental): {} per history, {} interleaved rounds",
+        a.applies, a.rounds
+    );
+    summary_head("µs");
+    for row in &a.replica {
+        let name = format!("replica, history {} (epoch {})", row.history, row.epoch);
+        summary_row(&name, &row.apply, us_str);
+        if let Some(c) = &row.check {
+            summary_row("  of which check_stock (timed alone)", c, us_str);
+        }
+    }
+    for row in &a.raw {
+        summary_row(&format!("raw, history {}", row.history), &row.apply, us_str);
+    }
+    if let Some(x) = &a.hub_rebase {
+        summary_row(&format!("hub rebase + save (×{})", x.samples), x, us_str);
+    }
+    if let Some(x) = &a.till_adopt {
+        summary_row(
+            &format!("till adopt_epoch + save (×{})", x.samples),
+            x,
+            us_str,
+        );
+    }
+    let span = |rows: &[replica::ApplyRow]| match (rows.first(), rows.last()) {
+        (Some(f), Some(l)) => format!("{}/{}", l.history, f.history),
+        _ => String::new(),
+    };
+    println!(
+        "ratio of medians {}: replica {}; raw {} {} (raw history capped at {})",
+        span(&a.replica),
+        a.ratio_last_first,
+        span(&a.raw),
+        a.raw_ratio_last_first,
+        a.raw_history_cap
+    );
+    println!(
+        "history generated: replica pair in {} ms (batched per epoch), raw in {} ms",
+        a.replica_build_ms, a.raw_build_ms
+    );
+    goal_line(
+        a.meets_goal,
+        &format!(
+            "replica median ≤ {} µs at every history and last/first ≤ {}",
+            us_str(replica::GOAL_APPLY_NS),
+            milli_str(replica::GOAL_APPLY_RATIO_MILLI)
+        ),
+    );
+
+    let z = &r.size;
+    println!();
+    println!(
+        "(3) after {} sales: what the till stores and loads at start (snapshot + later changes) \
+         vs the raw document saved whole; {} loads of each",
+        z.sales, z.at_end.load.samples
+    );
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>9}   bytes; load ms",
+        "", "stored", "snapshot", "changes", "median", "p90"
+    );
+    let stored = |name: String, x: &replica::StoredRow| {
+        println!(
+            "{:<40} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            name,
+            x.stored_bytes,
+            x.snapshot_bytes,
+            format!("{}×{}", x.later_changes, x.later_bytes),
+            ms_str(x.load.median_ns),
+            ms_str(x.load.p90_ns)
+        );
+    };
+    let at = |x: &replica::StoredRow| format!("epoch {}, action {}", x.epoch, x.actions);
+    stored(format!("replica at end ({})", at(&z.at_end)), &z.at_end);
+    if let Some(h) = &z.heaviest {
+        stored(format!("replica heaviest ({})", at(h)), h);
+    }
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "raw, saved whole",
+        z.raw_bytes,
+        "",
+        "",
+        ms_str(z.raw_load.median_ns),
+        ms_str(z.raw_load.p90_ns)
+    );
+    if let Some(h) = &z.heaviest {
+        println!(
+            "heaviest = the policy's largest state (snapshot + {} changes), last passed at {} sales",
+            h.later_changes, h.sales
+        );
+    }
+    println!(
+        "archives (stored apart, not loaded at start): {} epochs, {} bytes in all",
+        z.archives, z.archive_bytes
+    );
+    goal_line(
+        z.meets_goal,
+        &format!(
+            "stored ≤ {} bytes and load median ≤ {} ms, at the end and at the heaviest point",
+            replica::GOAL_STORED_BYTES,
+            ms_str(replica::GOAL_LOAD_NS)
+        ),
+    );
 }

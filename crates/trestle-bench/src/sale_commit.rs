@@ -1,18 +1,27 @@
 //! The `sale-commit` benchmark: the durable sale commit at the till (`Till::sell` of a 2-line cash
-//! sale on a real file, WAL + `synchronous=FULL` as the till sets them) against a baseline, a bare
-//! SQLite transaction with the same durability writing the same rows, interleaved in rounds in
-//! one process so machine noise hits both alike.
+//! sale on a real file, WAL + `synchronous=FULL` as the till sets them: ledger rows, outbox entry
+//! and the stock replica's change, in one transaction) against two baselines, interleaved in
+//! rounds in one process so machine noise hits all alike:
+//! * `baseline`: a bare SQLite transaction with the same durability writing the same rows (the
+//!   replica's change as a blob of the same size);
+//! * `baseline+am`: the same transaction whose blob is a real raw-Automerge change (two counter
+//!   increments, a commit with a message, `save_incremental`), the document started afresh every
+//!   `REBASE_EVERY` commits as the till's epochs do.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
+use automerge::transaction::CommitOptions;
+use automerge::transaction::Transactable as _;
+use automerge::{AutoCommit, ObjId, ObjType, ScalarValue, ROOT};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 use trestle_core::catalog::Qty;
 use trestle_core::tax::{TaxMode, TaxRate};
 use trestle_core::tender::Tender;
 use trestle_core::{Currency, Money};
+use trestle_replica::REBASE_EVERY;
 use trestle_till::sell::{LineRequest, SellRequest};
 use trestle_till::{InitParams, Till};
 
@@ -21,10 +30,9 @@ use crate::stats::{milli_str, ratio_milli, Summary};
 /// The goal the issue states: the till's commit within 20 % of a bare durable insert.
 pub const GOAL_RATIO_MILLI: u64 = 1200;
 
-/// Rows the till writes per sale, which the baseline writes too: the sale, 2 lines, 1 tender,
-/// 2 stock movements, 2 stock updates, 1 outbox entry, and 2 updates of the shop row (receipt
-/// counter, clock).
-pub const STATEMENTS_PER_COMMIT: usize = 11;
+/// Rows the till writes per sale, which the baselines write too: the shop row (receipt counter and
+/// clock), the sale, 2 lines, 1 tender, 2 stock movements, 1 outbox entry, 1 replica change.
+pub const STATEMENTS_PER_COMMIT: usize = 9;
 
 const CATALOG: &str = "\
 Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Price,Variant Taxable
@@ -59,11 +67,16 @@ pub struct Report {
     /// The baseline's row sizes: the till's JSON record and outbox payload lengths, in bytes.
     pub record_bytes: usize,
     pub payload_bytes: usize,
+    /// The till's replica change per sale, in bytes (the bare baseline writes a blob this long).
+    pub change_bytes: usize,
     pub till: Summary,
     pub baseline: Summary,
+    pub baseline_automerge: Summary,
     /// Median till commit / median baseline commit.
     pub ratio_median: serde_json::Number,
     pub ratio_mean: serde_json::Number,
+    /// Median till commit / median baseline+am commit.
+    pub ratio_median_automerge: serde_json::Number,
     pub goal_ratio: serde_json::Number,
     /// `None` for a smoke run, which claims nothing.
     pub meets_goal: Option<bool>,
@@ -84,27 +97,27 @@ pub fn run(opts: &Options) -> Result<Report> {
     for _ in 0..warmup {
         till.commit()?;
     }
-    let (record_bytes, payload_bytes) = till.row_sizes()?;
-    let mut base = Baseline::new(
-        &tmp.path().join("baseline.sqlite"),
-        record_bytes,
-        payload_bytes,
-    )?;
+    let (record_bytes, payload_bytes, change_bytes) = till.row_sizes()?;
+    let sizes = (record_bytes, payload_bytes, change_bytes);
+    let mut base = Baseline::new(&tmp.path().join("baseline.sqlite"), sizes, false)?;
+    let mut base_am = Baseline::new(&tmp.path().join("baseline-am.sqlite"), sizes, true)?;
     for _ in 0..warmup {
         base.commit()?;
+        base_am.commit()?;
     }
 
     let mut till_samples = Vec::with_capacity(opts.sales);
     let mut base_samples = Vec::with_capacity(opts.sales);
+    let mut am_samples = Vec::with_capacity(opts.sales);
     for round in 0..rounds {
         let n = opts.sales / rounds + usize::from(round < opts.sales % rounds);
-        // Alternate which side goes first, so neither always follows the other's checkpoint.
-        if round % 2 == 0 {
-            time_n(n, &mut till_samples, || till.commit())?;
-            time_n(n, &mut base_samples, || base.commit())?;
-        } else {
-            time_n(n, &mut base_samples, || base.commit())?;
-            time_n(n, &mut till_samples, || till.commit())?;
+        // Rotate which side goes first, so none always follows another's checkpoint.
+        for k in 0..3 {
+            match (round + k) % 3 {
+                0 => time_n(n, &mut till_samples, || till.commit())?,
+                1 => time_n(n, &mut base_samples, || base.commit())?,
+                _ => time_n(n, &mut am_samples, || base_am.commit())?,
+            }
         }
     }
     let expected = warmup + opts.sales;
@@ -113,12 +126,13 @@ pub fn run(opts: &Options) -> Result<Report> {
         "the till does not hold {expected} sales"
     );
     ensure!(
-        base.count()? == expected,
-        "the baseline does not hold {expected} sales"
+        base.count()? == expected && base_am.count()? == expected,
+        "a baseline does not hold {expected} sales"
     );
 
     let t = Summary::of(&till_samples);
     let b = Summary::of(&base_samples);
+    let am = Summary::of(&am_samples);
     let ratio = ratio_milli(t.median_ns, b.median_ns);
     let number = |m: u64| -> Result<serde_json::Number> {
         milli_str(m)
@@ -136,12 +150,15 @@ pub fn run(opts: &Options) -> Result<Report> {
         statements_per_commit: STATEMENTS_PER_COMMIT,
         record_bytes,
         payload_bytes,
+        change_bytes,
+        ratio_median_automerge: number(ratio_milli(t.median_ns, am.median_ns))?,
         ratio_median: number(ratio)?,
         ratio_mean: number(ratio_milli(t.mean_ns, b.mean_ns))?,
         goal_ratio: number(GOAL_RATIO_MILLI)?,
         meets_goal: (!opts.smoke).then_some(ratio <= GOAL_RATIO_MILLI),
         till: t,
         baseline: b,
+        baseline_automerge: am,
     })
 }
 
@@ -194,14 +211,20 @@ impl TillSide {
         Ok(())
     }
 
-    /// The length of the till's sale record and outbox payload (the baseline writes as much).
-    fn row_sizes(&self) -> Result<(usize, usize)> {
+    /// The length of the till's sale record, outbox payload and replica change (the baselines
+    /// write as much).
+    fn row_sizes(&self) -> Result<(usize, usize, usize)> {
         let conn = self.till.db().conn();
         let record: usize =
             conn.query_row("SELECT MAX(length(record)) FROM sales", [], |r| r.get(0))?;
         let payload: usize =
             conn.query_row("SELECT MAX(length(payload)) FROM outbox", [], |r| r.get(0))?;
-        Ok((record, payload))
+        let change: usize = conn.query_row(
+            "SELECT COALESCE(MAX(length(bytes)), 0) FROM replica_changes WHERE cause LIKE 'sale:%'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((record, payload, change))
     }
 
     fn count(&self) -> Result<usize> {
@@ -213,17 +236,62 @@ impl TillSide {
     }
 }
 
-/// A bare SQLite file with the till's durability and simple tables of the same column counts
-/// (primary keys only: no secondary index, no trigger, no read), written with cached statements.
+/// A bare SQLite file with the till's durability and simple tables of the same shape as the
+/// till's (same keys, `WITHOUT ROWID` where the till has it; no secondary index, no trigger, no
+/// read), written with cached statements; with `automerge`, its blob is a real raw change.
 struct Baseline {
     conn: Connection,
     record: String,
     payload: String,
+    change: Vec<u8>,
+    automerge: Option<RawDoc>,
+}
+
+/// A raw Automerge document with one counter per variant, started afresh every
+/// `REBASE_EVERY` commits (as the till's epochs are).
+struct RawDoc {
+    doc: AutoCommit,
+    counters: Vec<ObjId>,
+    commits: u64,
+}
+
+impl RawDoc {
+    fn new() -> Result<RawDoc> {
+        let mut doc = AutoCommit::new();
+        let stock = doc.put_object(ROOT, "stock", ObjType::Map)?;
+        let mut counters = Vec::new();
+        for v in VARIANTS {
+            let per = doc.put_object(&stock, v, ObjType::Map)?;
+            let cell = doc.put_object(&per, "till", ObjType::Map)?;
+            doc.put(&cell, "free", ScalarValue::counter(1_000_000_000))?;
+            counters.push(cell);
+        }
+        doc.commit();
+        doc.save();
+        Ok(RawDoc {
+            doc,
+            counters,
+            commits: 0,
+        })
+    }
+
+    fn sale(&mut self, seq: i64) -> Result<Vec<u8>> {
+        if self.commits >= REBASE_EVERY {
+            *self = RawDoc::new()?;
+        }
+        for (cell, qty) in self.counters.iter().zip([1, 2]) {
+            self.doc.increment(cell, "free", -qty)?;
+        }
+        self.doc
+            .commit_with(CommitOptions::default().with_message(format!("sale:{seq}")));
+        self.commits += 1;
+        Ok(self.doc.save_incremental())
+    }
 }
 
 const BASELINE_SCHEMA: &str = "
 CREATE TABLE b_shop (id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, hlc TEXT NOT NULL) STRICT;
-CREATE TABLE b_sales (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, receipt TEXT NOT NULL,
+CREATE TABLE b_sales (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, receipt TEXT NOT NULL,
     hlc TEXT NOT NULL, currency TEXT NOT NULL, subtotal INTEGER NOT NULL, discount INTEGER NOT NULL,
     tax INTEGER NOT NULL, total INTEGER NOT NULL, paid INTEGER NOT NULL, change INTEGER NOT NULL,
     line_count INTEGER NOT NULL, tender_count INTEGER NOT NULL, staff TEXT, event TEXT,
@@ -232,17 +300,16 @@ CREATE TABLE b_lines (sale_id TEXT NOT NULL, line_no INTEGER NOT NULL, variant_i
     sku TEXT, title TEXT NOT NULL, qty INTEGER NOT NULL, unit INTEGER NOT NULL,
     gross INTEGER NOT NULL, line_discount INTEGER NOT NULL, cart_discount INTEGER NOT NULL,
     net INTEGER NOT NULL, tax INTEGER NOT NULL, total INTEGER NOT NULL, tax_ppm INTEGER NOT NULL,
-    PRIMARY KEY (sale_id, line_no)) STRICT;
+    PRIMARY KEY (sale_id, line_no)) STRICT, WITHOUT ROWID;
 CREATE TABLE b_tenders (sale_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
-    amount INTEGER NOT NULL, reference TEXT, PRIMARY KEY (sale_id, idx)) STRICT;
+    amount INTEGER NOT NULL, reference TEXT, PRIMARY KEY (sale_id, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE b_movements (id INTEGER PRIMARY KEY, variant_id TEXT NOT NULL, delta INTEGER NOT NULL,
     cause TEXT NOT NULL, ref TEXT NOT NULL, hlc TEXT NOT NULL) STRICT;
-CREATE TABLE b_stock (variant_id TEXT PRIMARY KEY, on_hand INTEGER NOT NULL) STRICT;
-CREATE TABLE b_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
+CREATE TABLE b_outbox (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,
     kind TEXT NOT NULL, ref TEXT NOT NULL, payload TEXT NOT NULL, hlc TEXT NOT NULL) STRICT;
+CREATE TABLE b_changes (seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, cause TEXT NOT NULL,
+    bytes BLOB NOT NULL) STRICT;
 INSERT INTO b_shop VALUES (1, 1, '0000000000000.000000');
-INSERT INTO b_stock VALUES ('0190a0b4-0000-7000-8000-000000000001', 1000000000),
-                           ('0190a0b4-0000-7000-8000-000000000002', 1000000000);
 ";
 
 const VARIANTS: [&str; 2] = [
@@ -251,7 +318,8 @@ const VARIANTS: [&str; 2] = [
 ];
 
 impl Baseline {
-    fn new(path: &Path, record_bytes: usize, payload_bytes: usize) -> Result<Baseline> {
+    fn new(path: &Path, sizes: (usize, usize, usize), automerge: bool) -> Result<Baseline> {
+        let (record_bytes, payload_bytes, change_bytes) = sizes;
         let conn = Connection::open(path)?;
         // The same settings as the till's `Db::configure`.
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -270,6 +338,12 @@ impl Baseline {
             conn,
             record: "r".repeat(record_bytes),
             payload: "p".repeat(payload_bytes),
+            change: vec![0xA5; change_bytes],
+            automerge: if automerge {
+                Some(RawDoc::new()?)
+            } else {
+                None
+            },
         })
     }
 
@@ -278,18 +352,21 @@ impl Baseline {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next: i64 =
+            tx.query_row("SELECT next_seq FROM b_shop WHERE id = 1", [], |r| r.get(0))?;
+        let hlc = format!("{:013}.000000", 1_700_000_000_000_i64 + next);
         let seq: i64 = tx
             .prepare_cached(
-                "UPDATE b_shop SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
+                "UPDATE b_shop SET next_seq = next_seq + 1, hlc = ?1 WHERE id = 1
+                 RETURNING next_seq - 1",
             )?
-            .query_row([], |r| r.get(0))?;
+            .query_row([&hlc], |r| r.get(0))?;
         let id = format!("0190a0b4-0000-7000-9000-{seq:012}");
-        let hlc = format!("{:013}.000000", 1_700_000_000_000_i64 + seq);
         tx.prepare_cached(
             "INSERT INTO b_sales VALUES (?1, ?2, ?3, ?4, 'GBP', 3200, 0, 533, 3200, 5000, 1800, 2, 1,
                                          'Bench', NULL, ?5)",
         )?
-        .execute(params![id, seq, format!("BENCH-{seq:06}"), hlc, self.record])?;
+        .execute(params![seq, id, format!("BENCH-{seq:06}"), hlc, self.record])?;
         for (no, (variant, qty, unit)) in [(VARIANTS[0], 1, 700), (VARIANTS[1], 2, 1250)]
             .into_iter()
             .enumerate()
@@ -317,16 +394,18 @@ impl Baseline {
                  VALUES (?1, ?2, 'sale', ?3, ?4)",
             )?
             .execute(params![variant, -qty, id, hlc])?;
-            tx.prepare_cached("UPDATE b_stock SET on_hand = on_hand + ?2 WHERE variant_id = ?1")?
-                .execute(params![variant, -qty])?;
         }
         tx.prepare_cached(
             "INSERT INTO b_outbox (event_id, kind, ref, payload, hlc)
              VALUES (?1, 'sale_completed', ?2, ?3, ?4)",
         )?
         .execute(params![format!("{id}-e"), id, self.payload, hlc])?;
-        tx.prepare_cached("UPDATE b_shop SET hlc = ?1 WHERE id = 1")?
-            .execute([&hlc])?;
+        let change = match &mut self.automerge {
+            Some(doc) => doc.sale(seq)?,
+            None => self.change.clone(),
+        };
+        tx.prepare_cached("INSERT INTO b_changes (epoch, cause, bytes) VALUES (0, ?1, ?2)")?
+            .execute(params![format!("sale:{id}"), change])?;
         tx.commit()?;
         Ok(())
     }
