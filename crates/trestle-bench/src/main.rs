@@ -252,7 +252,11 @@ fn print_replica(r: &replica::Report) {
         let name = format!("replica, history {} (epoch {})", row.history, row.epoch);
         summary_row(&name, &row.apply, us_str);
         if let Some(c) = &row.check {
-            summary_row("  of which check_stock (timed alone)", c, us_str);
+            summary_row(
+                "  full check_stock, for scale (merge_bytes checks only what it touched)",
+                c,
+                us_str,
+            );
         }
     }
     for row in &a.raw {

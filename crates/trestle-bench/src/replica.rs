@@ -103,7 +103,8 @@ pub struct ApplyRow {
     /// The epoch of the hub's document when the window began (always 0 for raw).
     pub epoch: u64,
     pub apply: Summary,
-    /// Replica only: `check_stock` (which `merge_bytes` runs) timed alone after each apply.
+    /// Replica only: the full `check_stock` timed alone after each apply, for scale (`merge_bytes`
+    /// runs the incremental `check_merged`, which reads only the counters the change touched).
     pub check: Option<Summary>,
 }
 

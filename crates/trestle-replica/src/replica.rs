@@ -2,7 +2,7 @@
 //! saving it and the bytes of each change, merging other replicas' bytes, Automerge sync, reading
 //! stock levels, and the creator's set-up work (variants, holders, events).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{
@@ -91,6 +91,8 @@ pub struct ShopReplica {
     pub(crate) roots: Roots,
     /// `stock[variant][holder]` map ids; stable once created, so cached.
     pub(crate) cells: HashMap<(VariantId, Holder), ExId>,
+    /// The reverse: which cell a counter map's object id is (filled by the post-merge check).
+    pub(crate) cell_index: invariants::CellIndex,
     /// The heads as of the last `save`, `take_unsaved_bytes` or `load`: what the caller already
     /// has on disk. (Automerge's own save cursor is empty after `AutoCommit::load`, which would make
     /// the first incremental save after a restart the whole history.)
@@ -169,6 +171,7 @@ impl ShopReplica {
             epoch,
             roots,
             cells: HashMap::new(),
+            cell_index: HashMap::new(),
             saved_heads: Vec::new(),
         })
     }
@@ -233,7 +236,7 @@ impl ShopReplica {
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<MergeReport> {
         let before = self.doc.get_heads();
         let outcome = guarded(|| self.doc.load_incremental(bytes));
-        self.after_merge(before, outcome.map(|_| ()))
+        self.after_merge(before, outcome.map(|_| ()), Some(bytes))
     }
 
     /// Merges another in-memory replica of the same shop and epoch.
@@ -249,7 +252,7 @@ impl ShopReplica {
         }
         let before = self.doc.get_heads();
         let outcome = guarded(|| self.doc.merge(&mut other.doc));
-        self.after_merge(before, outcome.map(|_| ()))
+        self.after_merge(before, outcome.map(|_| ()), None)
     }
 
     /// The next Automerge sync message for a peer, if there is anything to say.
@@ -271,10 +274,17 @@ impl ShopReplica {
         })?;
         let before = self.doc.get_heads();
         let outcome = guarded(|| self.doc.sync().receive_sync_message(state, message));
-        self.after_merge(before, outcome)
+        self.after_merge(before, outcome, None)
     }
 
-    fn after_merge(&mut self, before: Vec<ChangeHash>, outcome: Result<()>) -> Result<MergeReport> {
+    /// Undoes a failed or foreign merge, else checks the cells the merged changes touched
+    /// (`bytes`: what was merged, when it came as bytes).
+    fn after_merge(
+        &mut self,
+        before: Vec<ChangeHash>,
+        outcome: Result<()>,
+        bytes: Option<&[u8]>,
+    ) -> Result<MergeReport> {
         let foreign = outcome.is_ok() && !self.roots_intact();
         if outcome.is_err() || foreign {
             // Undo whatever part was applied: rebuild the document as it was.
@@ -287,7 +297,7 @@ impl ShopReplica {
         }
         let heads_changed = self.doc.get_heads() != before;
         let conflicts = if heads_changed {
-            invariants::check_stock(self)?
+            invariants::check_merged_from(self, &before, bytes)?
         } else {
             Vec::new()
         };
@@ -524,23 +534,6 @@ impl ShopReplica {
                 .doc
                 .empty_change(CommitOptions::default().with_message(message))),
         }
-    }
-
-    /// The per-variant map of counters by holder, for the invariant check and epochs.
-    pub(crate) fn cells_by_variant(&self) -> Result<BTreeMap<VariantId, Vec<(Holder, ExId)>>> {
-        let mut out = BTreeMap::new();
-        for key in keys(&self.doc, &self.roots.stock, None) {
-            let variant = parse_variant(&key)?;
-            let mut cells = Vec::new();
-            if let Some(per) = read_map(&self.doc, &self.roots.stock, &key, None)? {
-                for h in keys(&self.doc, &per, None) {
-                    let cell = read_map(&self.doc, &per, &h, None)?.ok_or_else(|| missing(&h))?;
-                    cells.push((Holder::parse(&h)?, cell));
-                }
-            }
-            out.insert(variant, cells);
-        }
-        Ok(out)
     }
 }
 

@@ -112,3 +112,61 @@ fn cost_of_the_building_blocks() {
         })
     );
 }
+
+#[test]
+#[ignore = "timing; run explicitly in release"]
+fn cost_of_the_check_after_a_merge_with_many_counters() {
+    use trestle_core::catalog::Policy;
+    use trestle_replica::invariants::{check_merged, touched_cells};
+    for variants in [200u128, 2_000] {
+        let mut hub = ShopReplica::create(SHOP, Holder::Hub).unwrap();
+        let ids: Vec<_> = (0..variants)
+            .map(|i| trestle_core::ids::VariantId(uuid::Uuid::from_u128(0xB000 + i)))
+            .collect();
+        for (i, v) in ids.iter().enumerate() {
+            hub.add_variant(*v, &fields(&format!("v{i}"), Policy::Deny, true))
+                .unwrap();
+            hub.ensure_holder(*v, Holder::Hub).unwrap();
+            hub.ensure_holder(*v, till(1)).unwrap();
+            hub.count(trestle_replica::ids::CountId(uid()), *v, 2_000, "x")
+                .unwrap();
+        }
+        for chunk in ids.chunks(50) {
+            let lines: Vec<_> = chunk.iter().map(|v| (*v, q(1_000))).collect();
+            hub.transfer(TransferId(uid()), till(1), &lines).unwrap();
+        }
+        let mut t = join(&mut hub, till(1));
+        let n = 200;
+        let mut touched = Duration::ZERO;
+        let (mut merge, mut full, mut incremental) =
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        for k in 0..n {
+            let lines = [
+                (ids[k as usize % ids.len()], q(1)),
+                (ids[(k as usize * 7 + 3) % ids.len()], q(1)),
+            ];
+            t.sell(SaleId(uid()), &lines).unwrap();
+            let bytes = t.last_change_bytes().unwrap();
+            let before = hub.heads();
+            let start = Instant::now();
+            let _ = hub.merge_bytes(&bytes).unwrap();
+            merge += start.elapsed();
+            let start = Instant::now();
+            drop(check_merged(&mut hub, &before).unwrap());
+            incremental += start.elapsed();
+            let start = Instant::now();
+            assert_eq!(touched_cells(&mut hub, &before).unwrap().len(), 2);
+            touched += start.elapsed();
+            let start = Instant::now();
+            drop(check_stock(&hub).unwrap());
+            full += start.elapsed();
+        }
+        eprintln!(
+            "{variants:>5} variants × 2 holders: merge_bytes (+ incremental check) {}   check_stock alone {}   check_merged alone {}",
+            per(merge, n),
+            per(full, n),
+            per(incremental, n)
+        );
+        eprintln!("   of which touched_cells {}", per(touched, n));
+    }
+}
