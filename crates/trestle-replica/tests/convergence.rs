@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use proptest::prelude::*;
-use trestle_core::ids::{RefundId, SaleId, VariantId};
+use trestle_core::ids::{RefundId, SaleId};
 use trestle_replica::ids::{CollectId, CountId, ReservationId, TransferId};
 use trestle_replica::invariants::check_stock;
 use trestle_replica::*;
@@ -31,22 +31,6 @@ enum Op {
     Transfer(usize, usize, bool, u32),
     Count(usize, bool, i64),
     Merge(usize, usize, bool),
-}
-
-fn holder(i: usize) -> Holder {
-    if i == 0 {
-        Holder::Hub
-    } else {
-        till(i as u128)
-    }
-}
-
-fn variant(mug: bool) -> VariantId {
-    if mug {
-        MUG
-    } else {
-        PRINT
-    }
 }
 
 fn op() -> impl Strategy<Value = Op> {

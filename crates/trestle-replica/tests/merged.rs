@@ -139,22 +139,6 @@ enum Op {
     Merge(usize, usize, u8),
 }
 
-fn holder(i: usize) -> Holder {
-    if i == 0 {
-        Holder::Hub
-    } else {
-        till(i as u128)
-    }
-}
-
-fn variant(mug: bool) -> VariantId {
-    if mug {
-        MUG
-    } else {
-        PRINT
-    }
-}
-
 fn op() -> impl Strategy<Value = Op> {
     let t = 1..=TILLS;
     let r = 0..=TILLS;

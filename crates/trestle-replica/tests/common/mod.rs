@@ -27,6 +27,24 @@ pub fn till(n: u128) -> Holder {
     Holder::Till(TillId(Uuid::from_u128(0x100 + n)))
 }
 
+/// Replica `i` of a property test: 0 is the hub, 1.. the tills.
+pub fn holder(i: usize) -> Holder {
+    if i == 0 {
+        Holder::Hub
+    } else {
+        till(i as u128)
+    }
+}
+
+/// The mug (`deny`) or the print (`continue`).
+pub fn variant(mug: bool) -> VariantId {
+    if mug {
+        MUG
+    } else {
+        PRINT
+    }
+}
+
 pub fn q(n: u32) -> Qty {
     Qty::new(n).unwrap()
 }
