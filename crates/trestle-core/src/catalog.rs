@@ -296,19 +296,24 @@ impl VariantId {
 }
 
 impl Variant {
-    /// The variant's own title: its option values joined by " / ", or "Default" without options.
+    /// The variant's own title: see [`options_title`].
     pub fn title(&self) -> String {
-        let values: Vec<&str> = self
-            .options
-            .iter()
-            .map(|o| o.value.as_str())
-            .filter(|v| !v.is_empty() && *v != "Default Title")
-            .collect();
-        if values.is_empty() {
-            "Default".to_string()
-        } else {
-            values.join(" / ")
-        }
+        options_title(&self.options)
+    }
+}
+
+/// A variant's title from its options: the values joined by " / ", or "Default" without any
+/// (Shopify's `Default Title` placeholder is not a value).
+pub fn options_title(options: &[OptionValue]) -> String {
+    let values: Vec<&str> = options
+        .iter()
+        .map(|o| o.value.as_str())
+        .filter(|v| !v.is_empty() && *v != "Default Title")
+        .collect();
+    if values.is_empty() {
+        "Default".to_string()
+    } else {
+        values.join(" / ")
     }
 }
 

@@ -11,7 +11,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
-use trestle_core::catalog::{Policy, Product, Variant};
+use trestle_core::catalog::{options_title, OptionValue, Policy, Product, Variant};
 use trestle_core::ids::VariantId;
 use trestle_core::import::{parse_shopify_csv, ImportSettings, RowReport};
 use trestle_core::tax::TaxRate;
@@ -239,14 +239,9 @@ fn item_from_row_in(r: &rusqlite::Row<'_>, currency: Currency) -> ItemRow {
     let policy: String = r.get(9)?;
     Ok((|| {
         let corrupt = |what: &str| Error::Corrupt(format!("a variant's {what} is unreadable"));
-        let variant_title =
-            serde_json::from_str::<Vec<trestle_core::catalog::OptionValue>>(&options)
-                .map_err(|_| corrupt("options"))?
-                .into_iter()
-                .map(|o| o.value)
-                .filter(|v| !v.is_empty() && v != "Default Title")
-                .collect::<Vec<_>>()
-                .join(" / ");
+        let variant_title = options_title(
+            &serde_json::from_str::<Vec<OptionValue>>(&options).map_err(|_| corrupt("options"))?,
+        );
         Ok(CatalogItem {
             variant_id: VariantId::parse(&id).map_err(|_| corrupt("id"))?,
             product_title,

@@ -8,7 +8,6 @@ use trestle_core::ids::{EventId, SaleId, TillId, VariantId};
 use trestle_core::ledger::{LedgerEvent, OutboxEnvelope, Refund, Void, LEDGER_WIRE_VERSION};
 use trestle_core::receipt::{ReceiptNo, TillPrefix};
 use trestle_core::sale::Sale;
-use trestle_core::tender::TenderKind;
 
 use crate::error::{Error, Result};
 
@@ -58,14 +57,6 @@ pub(crate) fn insert_outbox(
         at.encode()
     ])?;
     Ok(())
-}
-
-pub(crate) fn tender_kind_str(k: TenderKind) -> &'static str {
-    match k {
-        TenderKind::Cash => "cash",
-        TenderKind::Card => "card",
-        TenderKind::Other => "other",
-    }
 }
 
 /// Writes a completed sale: the sale row, its lines and its tenders.
@@ -129,7 +120,7 @@ pub(crate) fn insert_sale(tx: &Transaction<'_>, sale: &Sale) -> Result<()> {
         tender_st.execute(params![
             sale.id.to_string(),
             i,
-            tender_kind_str(t.kind),
+            t.kind.as_str(),
             t.amount.minor(),
             t.reference,
         ])?;
@@ -179,7 +170,7 @@ pub(crate) fn insert_refund(tx: &Transaction<'_>, r: &Refund) -> Result<()> {
         .execute(params![
             r.id.to_string(),
             t.tender_index,
-            tender_kind_str(t.kind),
+            t.kind.as_str(),
             t.reference,
             t.amount.minor(),
         ])?;
