@@ -189,14 +189,16 @@ pub(crate) fn append(tx: &Transaction<'_>, store: &mut ReplicaStore, cause: &str
 
 impl Till {
     /// Runs a business action that changes the ledger and the replica: `f` writes both inside one
-    /// transaction, then the replica's new change bytes are appended to it. If anything fails the
-    /// in-memory replica is reloaded from the file, so it never holds what was not committed.
+    /// transaction, then the replica's new change bytes are appended to it. If anything fails after
+    /// the replica changed, the in-memory replica is reloaded from the file, so it never holds what
+    /// was not committed.
     pub(crate) fn write_with_replica<T>(
         &mut self,
         cause: &str,
         f: impl FnOnce(&Transaction<'_>, &mut ShopReplica) -> Result<T>,
     ) -> Result<T> {
         let store = &mut self.replica;
+        let heads_before = store.replica.heads();
         let out = self.db.write(|tx| {
             let out = f(tx, &mut store.replica)?;
             append(tx, store, cause)?;
@@ -207,6 +209,9 @@ impl Till {
                 self.maintain_replica();
                 Ok(v)
             }
+            // A refusal (under-payment, not enough stock) changed nothing in the replica; only
+            // a failure after the replica moved needs it reloaded from what was committed.
+            Err(e) if self.replica.replica.heads() == heads_before => Err(e),
             Err(e) => {
                 match load(self.db.conn(), self.shop.till_id) {
                     Ok(Some(fresh)) => self.replica = fresh,
