@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{files_under, refused_in, till_with_a_sale, Cli};
+use common::{files_under, refused_in, till_with_a_sale, Cli, GBP_INIT};
 
 #[test]
 fn a_data_dir_under_a_regular_file_is_refused_by_every_command() {
@@ -102,19 +102,8 @@ fn init_twice_is_refused_and_the_first_till_is_unchanged() {
             "--till",
             "B",
         ],
-        vec![
-            "init",
-            "--shop",
-            "Kalima Arts",
-            "--currency",
-            "GBP",
-            "--tax",
-            "inclusive",
-            "--tax-rate",
-            "20",
-            "--till",
-            "Stall 1",
-        ],
+        // Exactly the arguments the first till was set up with.
+        [&["init"][..], GBP_INIT].concat(),
     ] {
         let m = cli.refused(&args);
         assert!(m.contains("a till is already set up in"), "{m}");

@@ -34,6 +34,20 @@ pub fn shop_files() -> Vec<PathBuf> {
     files
 }
 
+/// The `init` arguments of [`Cli::gbp`]: GBP, prices inclusive of 20% tax, till "Stall 1".
+pub const GBP_INIT: &[&str] = &[
+    "--shop",
+    "Kalima Arts",
+    "--currency",
+    "GBP",
+    "--tax",
+    "inclusive",
+    "--tax-rate",
+    "20",
+    "--till",
+    "Stall 1",
+];
+
 /// The first real export (the one the CLI scenarios sell from).
 pub fn shop_file() -> PathBuf {
     shop_files().remove(0)
@@ -87,18 +101,7 @@ impl Cli {
 
     /// A GBP till, prices inclusive of 20% tax, till "Stall 1" (receipts STALL1-…).
     pub fn gbp() -> Cli {
-        Cli::init_with(&[
-            "--shop",
-            "Kalima Arts",
-            "--currency",
-            "GBP",
-            "--tax",
-            "inclusive",
-            "--tax-rate",
-            "20",
-            "--till",
-            "Stall 1",
-        ])
+        Cli::init_with(GBP_INIT)
     }
 
     /// A GBP till with the first real export imported.
