@@ -7,6 +7,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod clock;
+pub mod code;
 pub mod error;
 pub mod ids;
 pub mod import;

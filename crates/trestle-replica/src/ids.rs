@@ -100,6 +100,10 @@ id_type!(
     CountId
 );
 id_type!(
+    /// A batch of online orders the hub took from its own stock in one change (UUIDv7).
+    OrderBatchId
+);
+id_type!(
     /// A market event — a pop-up with its name, place, dates and tills (UUIDv7). Not to be
     /// confused with `trestle_core::ids::EventId`, the outbox's idempotency key.
     MarketEventId
@@ -116,6 +120,8 @@ pub enum Cause {
     Cancel(ReservationId),
     Transfer(TransferId),
     Count(CountId),
+    /// Online orders taken by the hub from its own `free`, many orders in one change.
+    Orders(OrderBatchId),
     /// The creator's set-up work: genesis, catalog edits, new holders, events.
     Setup(String),
     /// Changes of epoch `from` made after its rebase, carried into the next epoch for `holder`.
@@ -137,6 +143,7 @@ impl Cause {
             Cause::Cancel(id) => format!("cancel:{id}"),
             Cause::Transfer(id) => format!("transfer:{id}"),
             Cause::Count(id) => format!("count:{id}"),
+            Cause::Orders(id) => format!("orders:{id}"),
             Cause::Setup(what) => format!("setup:{what}"),
             Cause::Carry { from, holder } => format!("carry:{from}:{holder}"),
         }
@@ -154,6 +161,7 @@ impl Cause {
             "cancel" => CauseKind::Cancel,
             "transfer" => CauseKind::Transfer,
             "count" => CauseKind::Count,
+            "orders" => CauseKind::Orders,
             "setup" => CauseKind::Setup,
             "carry" => CauseKind::Carry,
             _ => return None,
@@ -172,6 +180,7 @@ pub enum CauseKind {
     Cancel,
     Transfer,
     Count,
+    Orders,
     Setup,
     Carry,
 }

@@ -28,6 +28,7 @@
 
 pub mod epoch;
 pub mod error;
+pub mod hub_ops;
 pub mod ids;
 pub mod invariants;
 pub mod ops;
@@ -36,6 +37,7 @@ pub mod schema;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
 pub use error::{Error, Result};
+pub use hub_ops::{EventView, ReservationView};
 pub use ids::{Cause, CauseKind, Holder};
 pub use invariants::{AuditTrail, Conflict, ConflictKind, Resolution};
 pub use ops::{NewReservation, PaymentState};

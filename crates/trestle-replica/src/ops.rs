@@ -48,13 +48,13 @@ pub struct NewReservation {
 }
 
 /// A reservation's lines: per variant, (reserved, collected).
-type Lines = BTreeMap<VariantId, (i64, i64)>;
+pub(crate) type Lines = BTreeMap<VariantId, (i64, i64)>;
 
 /// One counter increment planned by a check, written only when every check passed.
-type Plan = Vec<(ExId, &'static str, i64)>;
+pub(crate) type Plan = Vec<(ExId, &'static str, i64)>;
 
 /// Sums the lines per variant (the same variant on two lines counts once, with both quantities).
-fn tally(lines: &[(VariantId, Qty)]) -> Result<BTreeMap<VariantId, i64>> {
+pub(crate) fn tally(lines: &[(VariantId, Qty)]) -> Result<BTreeMap<VariantId, i64>> {
     if lines.is_empty() {
         return Err(Error::NoLines);
     }
@@ -66,7 +66,13 @@ fn tally(lines: &[(VariantId, Qty)]) -> Result<BTreeMap<VariantId, i64>> {
 }
 
 impl ShopReplica {
-    fn short(&self, variant: VariantId, holder: Holder, wanted: i64, available: i64) -> Error {
+    pub(crate) fn short(
+        &self,
+        variant: VariantId,
+        holder: Holder,
+        wanted: i64,
+        available: i64,
+    ) -> Error {
         Error::Short {
             variant,
             title: self.title(variant),
@@ -78,7 +84,7 @@ impl ShopReplica {
 
     /// Checks that this holder's `field` of `variant` has `n` (for `deny` variants, or always
     /// when `always` is set) and plans `field -= n`. Untracked variants plan nothing.
-    fn plan_take(
+    pub(crate) fn plan_take(
         &mut self,
         plan: &mut Plan,
         variant: VariantId,
@@ -101,7 +107,7 @@ impl ShopReplica {
         Ok(Some(cell))
     }
 
-    fn apply(doc: &mut automerge::AutoCommit, plan: &Plan) -> Result<()> {
+    pub(crate) fn apply(doc: &mut automerge::AutoCommit, plan: &Plan) -> Result<()> {
         for (cell, field, by) in plan {
             doc.increment(cell, *field, *by)?;
         }
@@ -180,7 +186,7 @@ impl ShopReplica {
     }
 
     /// An open reservation of this holder: its map and, per variant, (reserved, collected).
-    fn open_reservation(&self, id: ReservationId) -> Result<(ExId, Lines)> {
+    pub(crate) fn open_reservation(&self, id: ReservationId) -> Result<(ExId, Lines)> {
         let key = id.to_string();
         let obj = read_map(&self.doc, &self.roots.reservations, &key, None)?
             .ok_or_else(|| Error::UnknownReservation { id: key.clone() })?;

@@ -1,0 +1,290 @@
+//! A shop's partition: the one writer of a shop. A dedicated thread owns the shop's SQLite file
+//! and its authoritative replica; requests reach it as jobs on a bounded queue. The writer takes
+//! every job waiting (up to [`MAX_BATCH`]) into ONE transaction — each job in its own savepoint,
+//! so a refused job undoes only itself — commits once, and only then answers every job of the
+//! batch and publishes their events (group commit: a burst of checkouts costs a few fsyncs, not
+//! one each). Shops never share a writer, a file or a lock, so one shop's burst never slows
+//! another.
+
+mod checkout;
+mod reservations;
+mod stock;
+mod store;
+mod sync;
+mod webhooks;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::{broadcast, oneshot, Notify};
+use trestle_core::catalog::Qty;
+use trestle_core::ids::{TillId, VariantId};
+use trestle_protocol::ShopEvent;
+use trestle_replica::{ShopReplica, SyncState, VariantFields};
+use uuid::Uuid;
+
+use crate::directory::Shop;
+use crate::error::{HubError, Result};
+use crate::metrics::Metrics;
+
+pub use checkout::CheckoutOutcome;
+pub use reservations::ReservationFilter;
+pub use sync::NewConflict;
+pub use webhooks::DueDelivery;
+
+/// The most jobs one transaction takes.
+pub const MAX_BATCH: usize = 512;
+/// Jobs that may wait for the writer before new ones are refused with 503.
+const QUEUE: usize = 16_384;
+/// Live-stream messages buffered per subscriber; a subscriber further behind is dropped.
+pub const STREAM_BUFFER: usize = 1024;
+
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+/// A job says whether it succeeded (so its savepoint is kept or undone) and how to answer.
+type Job = Box<dyn FnOnce(&mut Ctx<'_>) -> (bool, Reply) + Send>;
+
+/// What the writer keeps in memory between jobs.
+pub(crate) struct State {
+    pub shop: Shop,
+    pub replica: ShopReplica,
+    /// The catalog as the replica has it (refreshed when the replica changes it).
+    pub catalog: HashMap<VariantId, VariantFields>,
+    /// Lines of ship orders accepted in this batch, taken from the hub's `free` at batch end in
+    /// one replica change.
+    pub pending: Vec<(VariantId, Qty)>,
+    pub next_order: i64,
+    pub next_event_seq: i64,
+    pub codes: HashSet<String>,
+    /// Automerge sync state per (device, session).
+    pub sync: HashMap<TillId, (String, SyncState)>,
+    pub webhooks: Vec<(Uuid, Vec<String>)>,
+    /// Set by the stop job: the writer leaves after this batch.
+    pub stop: bool,
+    /// Change rows since the last snapshot.
+    pub changes: i64,
+    /// Variants whose levels this batch changed (published once at its end).
+    pub touched: BTreeSet<VariantId>,
+}
+
+/// What a job works with: the batch transaction, the writer's state, and what to publish.
+pub struct Ctx<'a> {
+    pub(crate) tx: &'a Transaction<'a>,
+    pub(crate) st: &'a mut State,
+    pub(crate) published: &'a mut Vec<ShopEvent>,
+    pub(crate) metrics: &'a Metrics,
+}
+
+/// The handle requests use to reach a shop's writer.
+pub struct Partition {
+    pub shop: Shop,
+    queue: SyncSender<Job>,
+    stream: broadcast::Sender<Arc<ShopEvent>>,
+    /// Woken after a commit that queued webhook deliveries.
+    pub deliveries: Arc<Notify>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Partition {
+    /// Opens the shop's file (creating it and the shop's replica the first time) and starts its
+    /// writer thread.
+    pub fn start(shop: Shop, path: PathBuf, metrics: Arc<Metrics>) -> Result<Arc<Partition>> {
+        let conn = crate::db::open(&path, crate::db::SHOP_MIGRATIONS)?;
+        let state = store::load_state(&conn, shop.clone())?;
+        let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);
+        let (stream, _) = broadcast::channel(STREAM_BUFFER);
+        let deliveries = Arc::new(Notify::new());
+        let writer = Writer {
+            conn,
+            state,
+            jobs,
+            stream: stream.clone(),
+            deliveries: deliveries.clone(),
+            metrics,
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("shop-{}", &shop.id.to_string()[..8]))
+            .spawn(move || writer.run())
+            .map_err(HubError::internal)?;
+        Ok(Arc::new(Partition {
+            shop,
+            queue,
+            stream,
+            deliveries,
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// Runs `f` on the writer inside the next batch; its result is returned once the batch is
+    /// committed (or the error that refused it, with nothing of it written).
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |ctx| {
+            let out = f(ctx);
+            let ok = out.is_ok();
+            let reply: Reply = Box::new(move |committed: Result<()>| {
+                let _ = tx.send(committed.and(out));
+            });
+            (ok, reply)
+        });
+        match self.queue.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                return Err(HubError::Unavailable)
+            }
+        }
+        rx.await.map_err(|_| HubError::Unavailable)?
+    }
+
+    /// A new live-stream subscription.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ShopEvent>> {
+        self.stream.subscribe()
+    }
+
+    /// Lets the writer finish the jobs queued before this call, commit them, and stop; waits for
+    /// it (graceful shutdown: no in-flight write is lost).
+    pub fn stop(&self) {
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let stop: Job = Box::new(|ctx| {
+                ctx.st.stop = true;
+                (true, Box::new(|_| {}))
+            });
+            let _ = self.queue.send(stop);
+            let _ = h.join();
+        }
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    state: State,
+    jobs: Receiver<Job>,
+    stream: broadcast::Sender<Arc<ShopEvent>>,
+    deliveries: Arc<Notify>,
+    metrics: Arc<Metrics>,
+}
+
+impl Writer {
+    fn run(mut self) {
+        while let Ok(first) = self.jobs.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match self.jobs.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            self.metrics.observe_batch(batch.len());
+            self.run_batch(batch);
+            if self.state.stop {
+                break;
+            }
+        }
+        tracing::info!(shop = %self.state.shop.id, "shop writer stopped");
+    }
+
+    fn run_batch(&mut self, batch: Vec<Job>) {
+        let mut published = Vec::new();
+        let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<()> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for job in batch {
+                replies.push(run_job(
+                    &tx,
+                    &mut self.state,
+                    &mut published,
+                    &self.metrics,
+                    job,
+                ));
+            }
+            store::flush_pending(&tx, &mut self.state, &mut published)?;
+            store::persist_replica(&tx, &mut self.state)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        match &outcome {
+            Ok(()) => {
+                let any = !published.is_empty();
+                for e in published {
+                    let _ = self.stream.send(Arc::new(e));
+                }
+                if any && !self.state.webhooks.is_empty() {
+                    self.deliveries.notify_one();
+                }
+            }
+            Err(e) => {
+                tracing::error!(shop = %self.state.shop.id, error = %e, "batch failed; reloading");
+                self.state.pending.clear();
+                if let Err(e) = store::reload(&self.conn, &mut self.state) {
+                    tracing::error!(error = %e, "reload after a failed batch failed");
+                }
+            }
+        }
+        for reply in replies {
+            let r = match &outcome {
+                Ok(()) => Ok(()),
+                Err(_) => Err(HubError::internal("the batch could not be committed")),
+            };
+            reply(r);
+        }
+    }
+}
+
+/// Runs one job in its own savepoint: on error, its rows, its replica changes, its pending
+/// lines and its events are undone, and the rest of the batch goes on.
+fn run_job(
+    tx: &Transaction<'_>,
+    st: &mut State,
+    published: &mut Vec<ShopEvent>,
+    metrics: &Metrics,
+    job: Job,
+) -> Reply {
+    let marks = (
+        st.pending.len(),
+        published.len(),
+        st.next_event_seq,
+        st.next_order,
+        st.replica.heads(),
+    );
+    if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+        let e = HubError::from(e);
+        return Box::new(move |_| drop(e));
+    }
+    let (ok, reply) = {
+        let mut ctx = Ctx {
+            tx,
+            st: &mut *st,
+            published: &mut *published,
+            metrics,
+        };
+        job(&mut ctx)
+    };
+    if !ok {
+        let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
+        st.pending.truncate(marks.0);
+        published.truncate(marks.1);
+        st.next_event_seq = marks.2;
+        st.next_order = marks.3;
+        if st.replica.heads() != marks.4 {
+            if let Err(e) = store::reload_replica(tx, st) {
+                tracing::error!(error = %e, "reloading the replica after a refused job failed");
+            }
+        }
+    } else {
+        let _ = tx.execute_batch("RELEASE job");
+        if let Err(e) = store::persist_replica(tx, st) {
+            tracing::error!(error = %e, "persisting the replica failed");
+        }
+    }
+    reply
+}

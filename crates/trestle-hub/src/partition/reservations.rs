@@ -1,0 +1,231 @@
+//! Pickup reservations on the writer: listing and finding them, and the two status changes the
+//! online side makes — cancel and collected. Only the current holder changes a reservation: when
+//! a till holds it, a cancellation becomes a request in the till's feed, decided by the till.
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Value};
+use trestle_core::code::ReservationCode;
+use trestle_protocol::{LineRequest, Reservation, ReservationLine};
+use trestle_replica::ids::{CollectId, ReservationId};
+use trestle_replica::{Holder, ReservationView};
+use uuid::Uuid;
+
+use super::checkout::typed_lines;
+use super::{store, Ctx};
+use crate::db::new_id;
+use crate::error::{HubError, Result};
+
+/// What a reservation list is filtered by.
+#[derive(Debug, Default, Clone)]
+pub struct ReservationFilter {
+    pub event: Option<Uuid>,
+    pub status: Option<String>,
+    /// A pickup code, or a fragment of the customer's name, email or phone.
+    pub q: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn dto(&self, r: &ReservationView) -> Result<Reservation> {
+        let meta: Option<(Option<String>, i64)> = self
+            .tx
+            .query_row(
+                "SELECT order_id, cancel_requested FROM reservation_meta WHERE id = ?1",
+                [r.id.0.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let (order, cancel) = meta.unwrap_or((None, 0));
+        let code = ReservationCode::parse(&r.code).ok();
+        Ok(Reservation {
+            id: r.id.0,
+            code: code.as_ref().map_or(r.code.clone(), |c| c.display()),
+            qr: code.as_ref().map_or(String::new(), |c| c.qr_payload()),
+            customer: r.customer.clone(),
+            event_id: r.event.map(|e| e.0),
+            holder: r.holder.to_string(),
+            status: r.status.clone(),
+            payment_state: r.payment_state.clone(),
+            order_id: order.and_then(|o| Uuid::parse_str(&o).ok()),
+            lines: r
+                .lines
+                .iter()
+                .map(|(v, qty, done)| ReservationLine {
+                    variant_id: v.0,
+                    title: self
+                        .st
+                        .catalog
+                        .get(v)
+                        .map(|f| f.title.clone())
+                        .unwrap_or_default(),
+                    qty: *qty,
+                    collected: *done,
+                })
+                .collect(),
+            cancel_requested: cancel != 0,
+        })
+    }
+
+    pub(crate) fn reservation_json(&self, id: ReservationId) -> Result<Value> {
+        let r = self.view(id.0)?;
+        Ok(serde_json::to_value(self.dto(&r)?)?)
+    }
+
+    fn view(&self, id: Uuid) -> Result<ReservationView> {
+        self.st
+            .replica
+            .reservation(ReservationId(id))?
+            .ok_or_else(|| HubError::not_found("reservation", id))
+    }
+
+    pub fn reservations(&mut self, f: &ReservationFilter) -> Result<Vec<Reservation>> {
+        let code = f.q.as_deref().and_then(|q| ReservationCode::parse(q).ok());
+        let needle = f.q.as_deref().map(str::to_lowercase);
+        let mut out = Vec::new();
+        for r in self.st.replica.reservations()? {
+            if f.event.is_some_and(|e| r.event.map(|x| x.0) != Some(e)) {
+                continue;
+            }
+            if f.status.as_deref().is_some_and(|s| s != r.status) {
+                continue;
+            }
+            if let Some(n) = &needle {
+                let by_code = code.as_ref().is_some_and(|c| c.as_str() == r.code);
+                let by_name = r.customer.to_lowercase().contains(n.as_str());
+                let by_contact = !by_code && !by_name && self.contact_matches(r.id.0, n)?;
+                if !(by_code || by_name || by_contact) {
+                    continue;
+                }
+            }
+            out.push(self.dto(&r)?);
+        }
+        Ok(out)
+    }
+
+    fn contact_matches(&self, id: Uuid, needle: &str) -> Result<bool> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .tx
+            .query_row(
+                "SELECT email, phone FROM reservation_meta WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((email, phone)) = row else {
+            return Ok(false);
+        };
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        Ok(email.is_some_and(|e| e.to_lowercase().contains(needle))
+            || (!digits.is_empty()
+                && phone.is_some_and(|p| {
+                    p.chars()
+                        .filter(char::is_ascii_digit)
+                        .collect::<String>()
+                        .contains(&digits)
+                })))
+    }
+
+    pub fn reservation(&mut self, id: Uuid) -> Result<Reservation> {
+        let r = self.view(id)?;
+        self.dto(&r)
+    }
+
+    /// Cancels a reservation the hub holds (its units back to `free`), or asks the till that
+    /// holds it to (answered with `cancel_requested: true`).
+    pub fn cancel_reservation(&mut self, id: Uuid) -> Result<Reservation> {
+        let r = self.view(id)?;
+        if matches!(r.status.as_str(), "collected" | "cancelled" | "expired") {
+            return Err(HubError::Conflict {
+                code: "reservation.closed",
+                message: format!("the reservation is already {}", r.status),
+                details: None,
+            });
+        }
+        match r.holder {
+            Holder::Hub => {
+                self.st.replica.cancel(r.id)?;
+                self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
+                let data = self.reservation_json(r.id)?;
+                store::publish(
+                    self.tx,
+                    self.st,
+                    self.published,
+                    "reservation.cancelled",
+                    data,
+                )?;
+            }
+            Holder::Till(t) => {
+                self.tx.execute(
+                    "INSERT INTO reservation_meta (id, cancel_requested) VALUES (?1, 1)
+                     ON CONFLICT (id) DO UPDATE SET cancel_requested = 1",
+                    [id.to_string()],
+                )?;
+                let body = json!({ "reservation_id": id, "code": r.code });
+                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+                let data = self.reservation_json(r.id)?;
+                store::publish(
+                    self.tx,
+                    self.st,
+                    self.published,
+                    "reservation.cancel_requested",
+                    data,
+                )?;
+            }
+        }
+        self.reservation(id)
+    }
+
+    /// Records a hand-over done by the hub itself (a pickup at the maker's door): some lines or
+    /// everything left. A reservation a till holds is the till's to hand over.
+    pub fn collect_reservation(
+        &mut self,
+        id: Uuid,
+        lines: Option<Vec<LineRequest>>,
+    ) -> Result<Reservation> {
+        let r = self.view(id)?;
+        if let Holder::Till(_) = r.holder {
+            return Err(HubError::Conflict {
+                code: "reservation.not_yours",
+                message: format!(
+                    "the reservation is with {} at the event; it is handed over there",
+                    r.holder
+                ),
+                details: None,
+            });
+        }
+        let typed = match lines {
+            Some(l) => typed_lines(&l)?,
+            None => {
+                let mut all = Vec::new();
+                for (v, qty, done) in &r.lines {
+                    if qty - done > 0 {
+                        let n = u32::try_from(qty - done).map_err(HubError::internal)?;
+                        all.push((*v, trestle_core::catalog::Qty::new(n)?));
+                    }
+                }
+                if all.is_empty() {
+                    return Err(HubError::Conflict {
+                        code: "reservation.closed",
+                        message: "everything on the reservation has been collected".into(),
+                        details: None,
+                    });
+                }
+                all
+            }
+        };
+        self.st.replica.collect(CollectId(new_id()), r.id, &typed)?;
+        self.st.touched.extend(typed.iter().map(|(v, _)| *v));
+        let data = self.reservation_json(r.id)?;
+        store::publish(
+            self.tx,
+            self.st,
+            self.published,
+            "reservation.collected",
+            data,
+        )?;
+        self.tx.execute(
+            "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+            params![id.to_string()],
+        )?;
+        self.reservation(id)
+    }
+}

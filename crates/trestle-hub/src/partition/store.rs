@@ -1,0 +1,225 @@
+//! The partition's persistence: loading the writer's state from the shop's file, saving the
+//! replica's change bytes in the batch transaction (compacted into a snapshot now and then),
+//! taking a batch's ship orders from the hub's stock in one change, and the shop's event log
+//! that feeds the live stream, webhooks and device feeds.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::{json, Value};
+use trestle_core::ids::VariantId;
+use trestle_protocol::ShopEvent;
+use trestle_replica::ids::OrderBatchId;
+use trestle_replica::{Holder, ShopId, ShopReplica};
+use uuid::Uuid;
+
+use super::State;
+use crate::db::{new_id, now_ms, rfc3339};
+use crate::directory::Shop;
+use crate::error::{HubError, Result};
+
+/// Change rows kept before they are folded into a new snapshot.
+const COMPACT_AFTER: i64 = 256;
+
+pub(crate) fn load_state(conn: &Connection, shop: Shop) -> Result<State> {
+    let replica = match load_replica(conn)? {
+        Some(r) => r,
+        None => {
+            let mut r = ShopReplica::create(ShopId(shop.id), Holder::Hub)?;
+            let bytes = r.save();
+            conn.execute(
+                "INSERT INTO replica_snapshot (id, bytes) VALUES (1, ?1)",
+                [bytes],
+            )?;
+            r
+        }
+    };
+    let next_order: i64 =
+        conn.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM orders", [], |r| {
+            r.get(0)
+        })?;
+    let next_event_seq: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM shop_events",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut st = State {
+        shop,
+        replica,
+        catalog: HashMap::new(),
+        pending: Vec::new(),
+        next_order,
+        next_event_seq,
+        codes: HashSet::new(),
+        sync: HashMap::new(),
+        webhooks: Vec::new(),
+        stop: false,
+        changes: 0,
+        touched: BTreeSet::new(),
+    };
+    st.changes = conn.query_row("SELECT COUNT(*) FROM replica_changes", [], |r| r.get(0))?;
+    refresh(&mut st)?;
+    super::webhooks::refresh(conn, &mut st)?;
+    Ok(st)
+}
+
+fn load_replica(conn: &Connection) -> Result<Option<ShopReplica>> {
+    let snapshot: Option<Vec<u8>> = conn
+        .query_row("SELECT bytes FROM replica_snapshot WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare("SELECT bytes FROM replica_changes ORDER BY seq")?;
+    let later: Vec<Vec<u8>> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let refs: Vec<&[u8]> = later.iter().map(Vec::as_slice).collect();
+    Ok(Some(ShopReplica::load(Holder::Hub, &snapshot, &refs)?))
+}
+
+/// Re-reads what the replica holds that the writer caches (catalog, reservation codes).
+pub(crate) fn refresh(st: &mut State) -> Result<()> {
+    st.catalog = st.replica.catalog()?.into_iter().collect();
+    st.codes = st
+        .replica
+        .reservations()?
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    Ok(())
+}
+
+/// Rebuilds the replica from what the database holds (inside the batch, `tx` sees the batch's
+/// own rows): used when a refused job had already changed the replica.
+pub(crate) fn reload_replica(conn: &Connection, st: &mut State) -> Result<()> {
+    st.replica = load_replica(conn)?.ok_or_else(|| HubError::internal("replica missing"))?;
+    st.changes = conn.query_row("SELECT COUNT(*) FROM replica_changes", [], |r| r.get(0))?;
+    refresh(st)
+}
+
+/// After a failed batch: everything in memory back to what the file holds.
+pub(crate) fn reload(conn: &Connection, st: &mut State) -> Result<()> {
+    reload_replica(conn, st)?;
+    st.next_order = conn.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM orders", [], |r| {
+        r.get(0)
+    })?;
+    st.next_event_seq = conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM shop_events",
+        [],
+        |r| r.get(0),
+    )?;
+    st.touched.clear();
+    super::webhooks::refresh(conn, st)
+}
+
+/// Appends the replica's new change bytes; folds them into a snapshot every so often.
+pub(crate) fn persist_replica(tx: &Transaction<'_>, st: &mut State) -> Result<()> {
+    let bytes = st.replica.take_unsaved_bytes();
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    st.changes += 1;
+    if st.changes >= COMPACT_AFTER {
+        let snapshot = st.replica.save();
+        tx.execute(
+            "INSERT OR REPLACE INTO replica_snapshot (id, bytes) VALUES (1, ?1)",
+            [snapshot],
+        )?;
+        tx.execute("DELETE FROM replica_changes", [])?;
+        st.changes = 0;
+    } else {
+        tx.execute("INSERT INTO replica_changes (bytes) VALUES (?1)", [bytes])?;
+    }
+    Ok(())
+}
+
+/// Takes the batch's ship orders from the hub's `free` in one change, then publishes the new
+/// level of every variant the batch touched.
+pub(crate) fn flush_pending(
+    tx: &Transaction<'_>,
+    st: &mut State,
+    published: &mut Vec<ShopEvent>,
+) -> Result<()> {
+    if !st.pending.is_empty() {
+        let lines = std::mem::take(&mut st.pending);
+        // Every line was checked against the hub's free minus the batch's earlier lines, so
+        // this cannot be short; if it were, the whole batch fails and nothing is answered done.
+        st.replica.sell_orders(OrderBatchId(new_id()), &lines)?;
+    }
+    let touched = std::mem::take(&mut st.touched);
+    for v in touched {
+        let data = level_json(st, v)?;
+        publish(tx, st, published, "inventory.updated", data)?;
+    }
+    Ok(())
+}
+
+/// A variant's levels as the live stream and webhooks show them.
+pub(crate) fn level_json(st: &State, v: VariantId) -> Result<Value> {
+    let holders = st.replica.stock_of(v)?;
+    let on_hand: i64 = holders.iter().map(|l| l.free + l.held).sum();
+    let available = holders
+        .iter()
+        .find(|l| l.holder == Holder::Hub)
+        .map_or(0, |l| l.free);
+    Ok(json!({
+        "variant_id": v.0,
+        "available": available,
+        "on_hand": on_hand,
+        "holders": holders.iter().map(|l| json!({
+            "holder": l.holder.to_string(), "free": l.free, "held": l.held
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Appends an event to the shop's log, queues its webhook deliveries, and keeps it to be sent to
+/// live-stream subscribers once the batch is committed.
+pub(crate) fn publish(
+    tx: &Transaction<'_>,
+    st: &mut State,
+    published: &mut Vec<ShopEvent>,
+    topic: &str,
+    data: Value,
+) -> Result<i64> {
+    let seq = st.next_event_seq;
+    st.next_event_seq += 1;
+    let at = now_ms();
+    let text = serde_json::to_string(&data)?;
+    tx.execute(
+        "INSERT INTO shop_events (seq, topic, at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![seq, topic, at, text],
+    )?;
+    for (id, topics) in &st.webhooks {
+        if topics.iter().any(|t| t == "*" || t == topic) {
+            tx.execute(
+                "INSERT INTO deliveries (id, webhook_id, event_seq, status, next_attempt_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4)",
+                params![new_id().to_string(), id.to_string(), seq, at],
+            )?;
+        }
+    }
+    published.push(ShopEvent {
+        seq,
+        topic: topic.to_string(),
+        at: rfc3339(at),
+        data,
+    });
+    Ok(seq)
+}
+
+/// Adds an entry to a device's feed; returns its seq.
+pub(crate) fn feed(tx: &Transaction<'_>, device: Uuid, kind: &str, body: &Value) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO device_feed (device_id, kind, at, body) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            device.to_string(),
+            kind,
+            now_ms(),
+            serde_json::to_string(body)?
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}

@@ -1,0 +1,341 @@
+//! The tills' side of the writer: outbox batches applied once per event id, Automerge sync
+//! sessions per device, each device's feed, and conflicts — recorded with their facts and the
+//! resolutions offered, listed and resolved.
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Map, Value};
+use trestle_core::ids::TillId;
+use trestle_core::ledger::{OutboxEnvelope, LEDGER_WIRE_VERSION};
+use trestle_protocol::{ConflictRecord, FeedEntry, OutboxAck, MAX_OUTBOX_BATCH};
+use trestle_replica::invariants::touched_cells;
+use trestle_replica::{Conflict, SyncState};
+use uuid::Uuid;
+
+use super::{store, Ctx};
+use crate::db::{new_id, now_ms, rfc3339};
+use crate::error::{HubError, Result};
+
+/// A conflict to record: what kind, about what, the facts and the resolutions offered.
+pub struct NewConflict {
+    pub kind: String,
+    pub variant: Option<Uuid>,
+    pub holder: Option<String>,
+    pub facts: Value,
+    pub resolutions: Vec<String>,
+    /// The same open problem found again updates the open conflict instead of adding one.
+    pub fingerprint: String,
+}
+
+impl From<&Conflict> for NewConflict {
+    fn from(c: &Conflict) -> Self {
+        let mut facts = Map::new();
+        for (k, v) in &c.facts {
+            facts.insert((*k).to_string(), Value::String(v.clone()));
+        }
+        NewConflict {
+            kind: c.kind.code().to_string(),
+            variant: Some(c.variant.0),
+            holder: Some(c.holder.to_string()),
+            facts: Value::Object(facts),
+            resolutions: c.resolutions.iter().map(|r| r.code().to_string()).collect(),
+            fingerprint: format!("{}:{}:{}", c.kind.code(), c.variant, c.holder),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Stores each entry once; an entry seen before is a duplicate and changes nothing.
+    pub fn ingest_outbox(
+        &mut self,
+        device: Uuid,
+        entries: Vec<OutboxEnvelope>,
+    ) -> Result<OutboxAck> {
+        if entries.len() > MAX_OUTBOX_BATCH {
+            return Err(HubError::invalid(
+                "sync.batch_too_large",
+                format!("send at most {MAX_OUTBOX_BATCH} outbox entries at once"),
+            ));
+        }
+        for e in &entries {
+            if e.v != LEDGER_WIRE_VERSION {
+                return Err(HubError::invalid(
+                    "sync.unsupported_version",
+                    format!("outbox entries of version {} are not understood (this hub reads {LEDGER_WIRE_VERSION}); update the hub", e.v),
+                ));
+            }
+            if e.till_id != TillId(device) {
+                return Err(HubError::invalid(
+                    "sync.wrong_till",
+                    "the batch holds entries of another till; each till sends only its own",
+                ));
+            }
+        }
+        let (mut accepted, mut duplicates) = (Vec::new(), Vec::new());
+        let now = now_ms();
+        for e in entries {
+            let body = serde_json::to_string(&e.event)?;
+            let n = self.tx.execute(
+                "INSERT INTO till_events (event_id, till_id, kind, body, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
+                params![
+                    e.event_id.0.to_string(),
+                    device.to_string(),
+                    e.event.kind(),
+                    body,
+                    now
+                ],
+            )?;
+            if n == 0 {
+                duplicates.push(e.event_id.0);
+                continue;
+            }
+            accepted.push(e.event_id.0);
+            let topic = match e.event.kind() {
+                "sale_completed" => "sale.recorded",
+                "sale_refunded" => "sale.refunded",
+                _ => "sale.voided",
+            };
+            let data = json!({ "till_id": device, "event_id": e.event_id.0, "record": e.event });
+            store::publish(self.tx, self.st, self.published, topic, data)?;
+        }
+        self.mark_synced(device, None)?;
+        Ok(OutboxAck {
+            accepted,
+            duplicates,
+        })
+    }
+
+    /// One round of an Automerge sync session: merges the till's message (if any), records the
+    /// conflicts the merge revealed, and returns the hub's next message (if it has one).
+    pub fn sync_message(
+        &mut self,
+        device: Uuid,
+        session: String,
+        message: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>> {
+        let till = TillId(device);
+        let fresh = self.st.sync.get(&till).is_none_or(|(s, _)| *s != session);
+        if fresh {
+            self.st
+                .sync
+                .insert(till, (session.clone(), SyncState::new()));
+        }
+        let (_, mut state) = self
+            .st
+            .sync
+            .remove(&till)
+            .unwrap_or((session.clone(), SyncState::new()));
+        let result = self.sync_round(&mut state, &message);
+        self.st.sync.insert(till, (session, state));
+        let reply = result?;
+        self.mark_synced(device, None)?;
+        Ok(reply)
+    }
+
+    fn sync_round(&mut self, state: &mut SyncState, message: &[u8]) -> Result<Option<Vec<u8>>> {
+        if !message.is_empty() {
+            let before = self.st.replica.heads();
+            let report = self.st.replica.receive_sync_message(state, message)?;
+            if report.heads_changed {
+                for (v, _) in touched_cells(&mut self.st.replica, &before)? {
+                    self.st.touched.insert(v);
+                }
+                store::refresh(self.st)?;
+            }
+            for c in &report.conflicts {
+                self.record_conflict(NewConflict::from(c))?;
+            }
+        }
+        Ok(self.st.replica.generate_sync_message(state))
+    }
+
+    fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO device_sync (device_id, last_sync_at, last_feed_seq) VALUES (?1, ?2, COALESCE(?3, 0))
+             ON CONFLICT (device_id) DO UPDATE SET last_sync_at = ?2,
+                 last_feed_seq = COALESCE(?3, last_feed_seq)",
+            params![device.to_string(), now_ms(), feed_seq],
+        )?;
+        Ok(())
+    }
+
+    /// The device's feed after `after` (at most 500 entries).
+    pub fn feed(&mut self, device: Uuid, after: i64) -> Result<(Vec<FeedEntry>, i64)> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT seq, kind, at, body FROM device_feed WHERE device_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT 500",
+        )?;
+        let rows = st.query_map(params![device.to_string(), after], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, kind, at, body) = row?;
+            out.push(FeedEntry {
+                seq,
+                kind,
+                at: rfc3339(at),
+                body: serde_json::from_str(&body)?,
+            });
+        }
+        drop(st);
+        let next = out.last().map_or(after, |e| e.seq);
+        self.mark_synced(device, Some(next))?;
+        Ok((out, next))
+    }
+
+    /// Milliseconds since each device last synced, for the metrics.
+    pub fn sync_lag(&mut self) -> Result<Vec<(Uuid, i64)>> {
+        let now = now_ms();
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT device_id, last_sync_at FROM device_sync")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (d, at) = row?;
+            if let Ok(id) = Uuid::parse_str(&d) {
+                out.push((id, now.saturating_sub(at)));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn record_conflict(&mut self, c: NewConflict) -> Result<Uuid> {
+        let open: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT id FROM conflicts WHERE fingerprint = ?1 AND status = 'open'",
+                [&c.fingerprint],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let facts = c.facts.to_string();
+        if let Some(id) = open {
+            self.tx.execute(
+                "UPDATE conflicts SET facts = ?1 WHERE id = ?2",
+                params![facts, id],
+            )?;
+            return Uuid::parse_str(&id).map_err(HubError::internal);
+        }
+        let id = new_id();
+        self.tx.execute(
+            "INSERT INTO conflicts (id, fingerprint, kind, variant_id, holder, facts, resolutions, status, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8)",
+            params![
+                id.to_string(),
+                c.fingerprint,
+                c.kind,
+                c.variant.map(|v| v.to_string()),
+                c.holder,
+                facts,
+                c.resolutions.join(" "),
+                now_ms()
+            ],
+        )?;
+        let rec = self.conflict(id)?;
+        store::publish(
+            self.tx,
+            self.st,
+            self.published,
+            "conflict.detected",
+            json!(rec),
+        )?;
+        Ok(id)
+    }
+
+    pub fn conflicts(&mut self, status: Option<&str>) -> Result<Vec<ConflictRecord>> {
+        let ids: Vec<String> = {
+            let mut st = self.tx.prepare_cached(
+                "SELECT id FROM conflicts WHERE (?1 IS NULL OR status = ?1) ORDER BY detected_at, id",
+            )?;
+            let rows = st.query_map([status], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        ids.iter()
+            .map(|id| self.conflict(Uuid::parse_str(id).map_err(HubError::internal)?))
+            .collect()
+    }
+
+    pub fn conflict(&mut self, id: Uuid) -> Result<ConflictRecord> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT kind, variant_id, holder, facts, resolutions, status, resolution, note, detected_at, resolved_at
+                 FROM conflicts WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(ConflictRecord {
+                        id,
+                        kind: r.get(0)?,
+                        variant_id: r
+                            .get::<_, Option<String>>(1)?
+                            .and_then(|s| Uuid::parse_str(&s).ok()),
+                        holder: r.get(2)?,
+                        facts: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or(Value::Null),
+                        resolutions: r
+                            .get::<_, String>(4)?
+                            .split_whitespace()
+                            .map(str::to_string)
+                            .collect(),
+                        status: r.get(5)?,
+                        resolution: r.get(6)?,
+                        note: r.get(7)?,
+                        detected_at: rfc3339(r.get(8)?),
+                        resolved_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+                    })
+                },
+            )
+            .optional()?;
+        row.ok_or_else(|| HubError::not_found("conflict", id))
+    }
+
+    pub fn resolve_conflict(
+        &mut self,
+        id: Uuid,
+        resolution: &str,
+        note: Option<String>,
+    ) -> Result<ConflictRecord> {
+        let c = self.conflict(id)?;
+        if c.status != "open" {
+            return Err(HubError::Conflict {
+                code: "conflict.resolved",
+                message: "the conflict is resolved already".into(),
+                details: None,
+            });
+        }
+        if !c.resolutions.iter().any(|r| r == resolution) {
+            return Err(HubError::invalid(
+                "conflict.unknown_resolution",
+                format!(
+                    "{resolution:?} is not offered for this conflict; choose one of {}",
+                    c.resolutions.join(", ")
+                ),
+            ));
+        }
+        if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+            return Err(HubError::invalid(
+                "request.invalid_text",
+                "the note must be at most 500 characters",
+            ));
+        }
+        self.tx.execute(
+            "UPDATE conflicts SET status = 'resolved', resolution = ?1, note = ?2, resolved_at = ?3 WHERE id = ?4",
+            params![resolution, note, now_ms(), id.to_string()],
+        )?;
+        let rec = self.conflict(id)?;
+        store::publish(
+            self.tx,
+            self.st,
+            self.published,
+            "conflict.resolved",
+            json!(rec),
+        )?;
+        Ok(rec)
+    }
+}

@@ -1,0 +1,97 @@
+//! The tills' sync endpoints (device tokens only): outbox batches, Automerge sync messages
+//! (raw bytes), and the device's feed.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use trestle_protocol::{
+    ErrorBody, Feed, OutboxAck, OutboxBatch, MAX_CSV_BODY, SYNC_SESSION_HEADER,
+};
+
+use crate::error::{HubError, Result};
+use crate::extract::{ApiJson, ApiQuery, Auth};
+
+/// Stores outbox entries once per `event_id`; resending a batch is always safe.
+#[utoipa::path(post, path = "/v1/sync/outbox", tag = "sync", request_body = OutboxBatch,
+    responses((status = 200, body = OutboxAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn outbox(auth: Auth, ApiJson(batch): ApiJson<OutboxBatch>) -> Result<Json<OutboxAck>> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let ack = auth
+        .shop
+        .run(move |ctx| ctx.ingest_outbox(device, batch.entries))
+        .await?;
+    Ok(Json(ack))
+}
+
+/// One round of Automerge sync: the body is the till's sync message (may be empty to ask for
+/// the hub's first message), the answer the hub's next message, or 204 when both sides agree.
+/// `Trestle-Sync-Session` names the session; a new session starts from nothing.
+#[utoipa::path(post, path = "/v1/sync/automerge", tag = "sync",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(("Trestle-Sync-Session" = String, Header, description = "1–100 characters naming this sync session")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 204),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn automerge_sync(
+    auth: Auth,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let session = headers
+        .get(SYNC_SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 100)
+        .ok_or_else(|| {
+            HubError::invalid(
+                "sync.session_required",
+                "send a Trestle-Sync-Session header (1 to 100 characters) naming this sync session",
+            )
+        })?
+        .to_string();
+    let body = body.map_err(|_| HubError::TooLarge {
+        limit: MAX_CSV_BODY,
+    })?;
+    let reply = auth
+        .shop
+        .run(move |ctx| ctx.sync_message(device, session, body.to_vec()))
+        .await?;
+    Ok(match reply {
+        Some(bytes) => (
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// Entries after this seq (0 for all).
+    pub after: Option<i64>,
+}
+
+/// What is new for this till: allocations, reservations handed to it, return and cancellation
+/// requests, event changes.
+#[utoipa::path(get, path = "/v1/sync/feed", tag = "sync", params(FeedQuery),
+    responses((status = 200, body = Feed), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn feed(auth: Auth, ApiQuery(q): ApiQuery<FeedQuery>) -> Result<Json<Feed>> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let after = q.after.unwrap_or(0).max(0);
+    let (entries, next_after) = auth.shop.run(move |ctx| ctx.feed(device, after)).await?;
+    Ok(Json(Feed {
+        entries,
+        next_after,
+    }))
+}
