@@ -204,6 +204,12 @@ impl ShopReplica {
         bytes
     }
 
+    /// A full snapshot for another replica to load, without moving this replica's own save
+    /// point (what it has stored stays what it has stored).
+    pub fn save_copy(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
     /// The bytes of every change this replica gained (made or merged) since the last call to
     /// this or `save`: what the till appends to its change table so `load(snapshot, later)`
     /// rebuilds the same document.

@@ -149,6 +149,12 @@ impl Ctx<'_> {
         Ok(self.st.replica.generate_sync_message(state))
     }
 
+    /// The hub's whole document, for a newly paired till to start its replica from.
+    pub fn snapshot(&mut self, device: Uuid) -> Result<Vec<u8>> {
+        self.mark_synced(device, None)?;
+        Ok(self.st.replica.save_copy())
+    }
+
     fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
         self.tx.execute(
             "INSERT INTO device_sync (device_id, last_sync_at, last_feed_seq) VALUES (?1, ?2, COALESCE(?3, 0))

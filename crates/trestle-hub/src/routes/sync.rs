@@ -73,6 +73,23 @@ pub async fn automerge_sync(
     })
 }
 
+/// The hub's whole shop document (Automerge bytes) for a newly paired till to start from;
+/// after that the till keeps up with `/v1/sync/automerge`.
+#[utoipa::path(get, path = "/v1/sync/snapshot", tag = "sync",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn snapshot(auth: Auth) -> Result<Response> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let bytes = auth.shop.run(move |ctx| ctx.snapshot(device)).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    )
+        .into_response())
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
