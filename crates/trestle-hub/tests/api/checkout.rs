@@ -96,6 +96,31 @@ async fn many_buyers_racing_for_few_units_get_exactly_those_units() {
         tee.as_str()
     );
     assert_eq!(short.body["error"]["details"]["short"][0]["available"], 0);
+    // Group commit: the burst shared transactions (each costs one fsync).
+    let m = hub
+        .client
+        .get(format!("{}/metrics", hub.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let read = |name: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (batches, jobs) = (
+        read("trestle_commit_batches_total"),
+        read("trestle_commit_batched_jobs_total"),
+    );
+    assert!(
+        jobs >= 400 && batches * 2 <= jobs,
+        "{jobs} jobs in {batches} transactions"
+    );
 }
 
 #[tokio::test]

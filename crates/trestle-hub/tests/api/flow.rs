@@ -143,3 +143,60 @@ async fn an_accepted_order_survives_a_restart() {
     let next = hub.checkout(&hub.admin, "k2", ship(&tee, 1)).await;
     assert_eq!(next.body["number"], 2);
 }
+
+#[tokio::test]
+async fn a_shutdown_during_a_burst_loses_no_answered_order() {
+    let mut hub = Hub::start().await;
+    hub.import_kalima().await;
+    let print = hub.variant(PRINT_CONTINUE).await;
+    let before = hub.available(&print).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let done = done.clone();
+        let (client, url, token, body) = (
+            hub.client.clone(),
+            format!("{}/v1/checkout", hub.url),
+            hub.admin.clone(),
+            ship(&print, 1),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", format!("burst-{i}"))
+                .json(&body)
+                .send()
+                .await;
+            let s = r.map(|r| r.status().as_u16()).unwrap_or(0);
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            s
+        }));
+    }
+    // Shut down in the middle of the burst.
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    hub.shutdown().await;
+    let mut answered = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            201 => answered += 1,
+            0 | 503 => {}
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    let hub = hub.restart().await;
+    let orders = hub.get("/v1/orders?limit=500", &hub.admin).await;
+    let stored = orders.body["orders"].as_array().unwrap().len();
+    assert!(
+        answered >= 40,
+        "the shutdown came in the middle of the burst"
+    );
+    assert!(stored >= answered, "{answered} answered, {stored} stored");
+    assert_eq!(
+        hub.available(&print).await,
+        before - stored as i64,
+        "stock and orders agree"
+    );
+}
