@@ -128,6 +128,7 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
         ),
         ("POST", "/v1/sync/automerge".into(), None, "sync"),
         ("GET", "/v1/sync/feed".into(), None, "sync"),
+        ("GET", "/v1/sync/snapshot".into(), None, "sync"),
         (
             "POST",
             "/v1/webhooks".into(),
@@ -315,7 +316,11 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
         assert_eq!(r.code(), "auth.missing_scope", "{method} {path}");
     }
     // Sync is for paired tills only, even for the admin.
-    for (method, path) in [("POST", "/v1/sync/automerge"), ("GET", "/v1/sync/feed")] {
+    for (method, path) in [
+        ("POST", "/v1/sync/automerge"),
+        ("GET", "/v1/sync/feed"),
+        ("GET", "/v1/sync/snapshot"),
+    ] {
         let r = hub.call(method, path, Some(&hub.admin), None, &[]).await;
         assert_eq!(r.status, 403, "{method} {path} with the admin token");
     }
@@ -447,4 +452,36 @@ async fn staff_sessions_are_short_lived_and_limited_to_their_event() {
         )
         .await;
     assert_eq!((sneaky.status, sneaky.code()), (422, "token.invalid_scope"));
+}
+
+#[tokio::test]
+async fn every_documented_endpoint_is_in_the_auth_table() {
+    let hub = Hub::start().await;
+    let ids = Ids {
+        variant: "{variant_id}".into(),
+        till: "{till}".into(),
+        event: "{id}".into(),
+        order: "{id}".into(),
+        reservation: "{id}".into(),
+        webhook: "{id}".into(),
+        token: "{id}".into(),
+    };
+    let table: Vec<(String, String)> = endpoints(&ids)
+        .into_iter()
+        .map(|(m, p, _, _)| (m.to_string(), p))
+        .collect();
+    let doc = hub.call("GET", "/v1/openapi.json", None, None, &[]).await;
+    let open = ["/healthz", "/metrics", "/v1/pair"];
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if open.contains(&path.as_str()) {
+                continue;
+            }
+            let m = method.to_uppercase();
+            assert!(
+                table.iter().any(|(tm, tp)| *tm == m && tp == path),
+                "{m} {path} is in the API but not in the auth table: add it to endpoints()"
+            );
+        }
+    }
 }
