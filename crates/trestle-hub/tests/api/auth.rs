@@ -223,22 +223,12 @@ async fn integration(hub: &Hub, scopes: &[&str], ttl: Option<u64>) -> (String, S
 async fn every_endpoint_refuses_missing_garbage_expired_and_revoked_tokens() {
     let hub = Hub::start().await;
     let ids = setup(&hub).await;
-    let all: Vec<&str> = vec![
-        "catalog:read",
-        "inventory:read",
-        "inventory:write",
-        "events:read",
-        "events:write",
-        "checkout:write",
-        "orders:read",
-        "reservations:read",
-        "reservations:write",
-        "webhooks:read",
-        "webhooks:write",
-        "stream:read",
-        "conflicts:read",
-        "conflicts:write",
-    ];
+    // Every scope an integration may have (all but the admin's own).
+    let all: Vec<&str> = trestle_hub::directory::ALL_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != "tokens:write" && *s != "sync")
+        .collect();
     let (expired, _) = integration(&hub, &all, Some(1)).await;
     let (revoked, revoked_id) = integration(&hub, &all, None).await;
     assert_eq!(

@@ -97,15 +97,7 @@ async fn many_buyers_racing_for_few_units_get_exactly_those_units() {
     );
     assert_eq!(short.body["error"]["details"]["short"][0]["available"], 0);
     // Group commit: the burst shared transactions (each costs one fsync).
-    let m = hub
-        .client
-        .get(format!("{}/metrics", hub.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = hub.metrics().await;
     let read = |name: &str| -> u64 {
         m.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")))

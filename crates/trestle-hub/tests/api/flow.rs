@@ -105,15 +105,7 @@ async fn health_openapi_and_metrics_answer() {
         );
     }
     hub.get("/v1/catalog", &hub.admin).await;
-    let m = hub
-        .client
-        .get(format!("{}/metrics", hub.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = hub.metrics().await;
     assert!(
         m.contains(
             "trestle_http_requests_total{method=\"GET\",route=\"/v1/catalog\",status=\"200\"} 1"

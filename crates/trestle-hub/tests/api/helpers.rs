@@ -158,6 +158,17 @@ impl Hub {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap();
+        r.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Res {
         self.call("GET", path, Some(token), None, &[]).await
     }

@@ -175,15 +175,7 @@ async fn an_unreachable_endpoint_is_retried_and_never_blocks_checkout() {
         assert!(d["attempts"].as_i64().unwrap() >= 2, "{d}");
         assert_eq!(d["last_error"], "the endpoint could not be reached");
     }
-    let m = hub
-        .client
-        .get(format!("{}/metrics", hub.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = hub.metrics().await;
     assert!(
         !m.contains("trestle_webhook_attempt_failures_total 0\n"),
         "{m}"
