@@ -225,13 +225,19 @@ impl Ctx<'_> {
     pub fn transfer(&mut self, to_till: Uuid, lines: &[LineRequest]) -> Result<TransferRecord> {
         let typed = typed_lines(lines)?;
         let till = Holder::Till(TillId(to_till));
-        for (v, _) in &typed {
-            if !self.st.catalog.contains_key(v) {
-                return Err(HubError::invalid(
-                    "catalog.unknown_variant",
-                    format!("{} is not in this shop's catalog", v.0),
-                ));
+        let mut wanted = std::collections::BTreeMap::new();
+        for (v, q) in &typed {
+            self.known(*v)?;
+            *wanted.entry(*v).or_insert(0) += i64::from(q.get());
+        }
+        // A holder cannot give what it does not hold: checked against the hub's free less what
+        // this batch's ship orders already took (they leave the replica at the batch's end).
+        for (v, n) in &wanted {
+            if self.st.catalog[v].track_inventory {
+                self.require_free(*v, *n)?;
             }
+        }
+        for (v, _) in &typed {
             self.st.replica.ensure_holder(*v, till)?;
         }
         let id = TransferId(new_id());
@@ -287,7 +293,9 @@ impl Ctx<'_> {
     /// Asks a till to give units back: an entry in its feed, carried out by the till.
     pub fn request_return(&mut self, req: RequestReturn) -> Result<ReturnRequested> {
         if let Some(lines) = &req.lines {
-            typed_lines(lines)?;
+            for (v, _) in typed_lines(lines)? {
+                self.known(v)?;
+            }
         }
         let id = new_id();
         let body = json!({ "id": id, "lines": req.lines });
@@ -393,9 +401,7 @@ impl Ctx<'_> {
     /// The hub's own count correction: a delta on its `free`, never below zero for `deny`.
     pub fn count(&mut self, req: trestle_protocol::CountCorrection) -> Result<InventoryLevel> {
         let v = trestle_core::ids::VariantId(req.variant_id);
-        if !self.st.catalog.contains_key(&v) {
-            return Err(HubError::not_found("variant", req.variant_id));
-        }
+        self.known(v)?;
         if req.delta == 0 || req.delta.abs() > 1_000_000 {
             return Err(HubError::invalid(
                 "count.invalid_delta",
@@ -403,6 +409,10 @@ impl Ctx<'_> {
             ));
         }
         let reason = clean_name("reason", &req.reason)?;
+        let f = &self.st.catalog[&v];
+        if req.delta < 0 && f.track_inventory && f.policy == trestle_core::catalog::Policy::Deny {
+            self.require_free(v, -req.delta)?;
+        }
         self.st
             .replica
             .count(CountId(new_id()), v, req.delta, &reason)?;
@@ -410,5 +420,45 @@ impl Ctx<'_> {
         self.inventory(Some(req.variant_id))?
             .pop()
             .ok_or_else(|| HubError::not_found("variant", req.variant_id))
+    }
+
+    /// `catalog.unknown_variant` (422) for a variant the request names that the shop lacks.
+    pub(crate) fn known(&self, v: trestle_core::ids::VariantId) -> Result<()> {
+        if self.st.catalog.contains_key(&v) {
+            Ok(())
+        } else {
+            Err(HubError::invalid(
+                "catalog.unknown_variant",
+                format!("{} is not in this shop's catalog", v.0),
+            ))
+        }
+    }
+
+    /// The hub's `free` of a variant less what this batch's ship orders took already.
+    pub(crate) fn hub_free(&mut self, v: trestle_core::ids::VariantId) -> i64 {
+        let taken: i64 = self
+            .st
+            .pending
+            .iter()
+            .filter(|(p, _)| *p == v)
+            .map(|(_, q)| i64::from(q.get()))
+            .sum();
+        self.st.replica.available(v).unwrap_or(0) - taken
+    }
+
+    /// `stock.short` (409) unless the hub has `n` free of `v` after this batch's orders.
+    fn require_free(&mut self, v: trestle_core::ids::VariantId, n: i64) -> Result<()> {
+        let free = self.hub_free(v);
+        if free >= n {
+            return Ok(());
+        }
+        let title = self.st.catalog.get(&v).map(|f| f.title.clone()).unwrap_or_default();
+        Err(HubError::Conflict {
+            code: "stock.short",
+            message: format!("not enough stock at the hub of {title}: {n} wanted, {} free", free.max(0)),
+            details: Some(json!({ "short": [trestle_protocol::ShortLine {
+                variant_id: v.0, title, wanted: n, available: free.max(0)
+            }] })),
+        })
     }
 }

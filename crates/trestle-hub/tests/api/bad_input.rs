@@ -129,3 +129,51 @@ async fn a_transfer_beyond_the_hubs_stock_is_refused_whole() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn a_transfer_racing_a_burst_of_checkouts_never_fails_the_batch() {
+    let hub = std::sync::Arc::new(Hub::start().await);
+    hub.import_kalima().await;
+    let tee = hub.variant(TEE).await;
+    hub.add_stock(&tee, 15).await; // 20 free
+    let (till, _) = hub.pair("Stall 1").await;
+    for round in 0..3 {
+        // Checkouts, a transfer of everything and a correction of everything, in one batch.
+        let held = hub.hold_writer(300);
+        let mut tasks = Vec::new();
+        for i in 0..42 {
+            let (hub, tee, till) = (hub.clone(), tee.clone(), till.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = match i {
+                    20 => {
+                        let body =
+                            json!({"to_till": till, "lines": [{"variant_id": tee, "qty": 20}]});
+                        hub.post("/v1/transfers", &hub.admin, body).await
+                    }
+                    21 => {
+                        let body = json!({"variant_id": tee, "delta": -20, "reason": "damaged"});
+                        hub.post("/v1/inventory/counts", &hub.admin, body).await
+                    }
+                    _ => {
+                        hub.checkout(&hub.admin, &format!("r{round}-{i}"), ship(&tee, 1))
+                            .await
+                    }
+                };
+                (i, r.status)
+            }));
+        }
+        held.await.unwrap();
+        let mut units = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                (20, 201) | (21, 200) => units += 20,
+                (_, 201) => units += 1,
+                (_, 409) => {}
+                (i, s) => panic!("round {round}: request {i} answered {s}"),
+            }
+        }
+        assert_eq!(units, 20, "round {round}: every unit went exactly one way");
+        assert_eq!(hub.available(&tee).await, 0);
+        hub.add_stock(&tee, 20).await;
+    }
+}

@@ -15,6 +15,8 @@ pub struct Hub {
     pub admin: String,
     pub shop: String,
     pub db: PathBuf,
+    /// The running hub's state, for tests that hold its shop writer still.
+    pub state: trestle_hub::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -75,6 +77,7 @@ impl Hub {
     async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Hub {
         let app = Application::build(config(db.clone())).await.unwrap();
         let url = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -89,6 +92,7 @@ impl Hub {
             admin: String::new(),
             shop: String::new(),
             db,
+            state,
             stop: Some(tx),
             task: Some(task),
             _dir: dir,
@@ -112,6 +116,25 @@ impl Hub {
         if let Some(t) = self.task.take() {
             t.await.unwrap();
         }
+    }
+
+    /// Keeps the shop's writer busy for `ms` so that the requests sent meanwhile all land in
+    /// its next batch (one transaction).
+    pub fn hold_writer(&self, ms: u64) -> tokio::task::JoinHandle<()> {
+        let p = self
+            .state
+            .partition(uuid::Uuid::parse_str(&self.shop).unwrap())
+            .unwrap();
+        let h = tokio::spawn(async move {
+            p.run(move |_| {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(())
+            })
+            .await
+            .unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h
     }
 
     /// A second shop on the same hub, with its own admin token.
