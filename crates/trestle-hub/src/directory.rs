@@ -482,11 +482,23 @@ impl Directory {
                 |r| r.get(0),
             )
             .optional()?;
-        if taken.is_some() {
-            return Err(HubError::invalid(
-                "pairing.till_taken",
-                "a till with this id is paired already; a restored till needs a new id",
-            ));
+        match taken {
+            // Re-pairing a till of this shop (its token expired or was revoked): its old tokens
+            // stop working and it gets a new one.
+            Some(owner) if owner == shop.to_string() => {
+                tx.execute(
+                    "UPDATE tokens SET revoked_at = ?1 WHERE device_id = ?2 AND revoked_at IS NULL",
+                    params![now, till.to_string()],
+                )?;
+                tx.execute("DELETE FROM devices WHERE id = ?1", [till.to_string()])?;
+            }
+            Some(_) => {
+                return Err(HubError::invalid(
+                    "pairing.till_taken",
+                    "a till with this id belongs to another shop; set the till up afresh",
+                ))
+            }
+            None => {}
         }
         tx.execute(
             "UPDATE pairing_codes SET used_at = ?1 WHERE code_hash = ?2",
@@ -508,7 +520,39 @@ impl Directory {
             DEVICE_TTL_MS,
         )?;
         tx.commit()?;
+        drop(conn);
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok((shop, till, till_name, secret, now + DEVICE_TTL_MS))
+    }
+
+    /// A new admin token for a shop (the maker's own renewal, from the command line).
+    pub fn issue_admin_token(&self, shop: Uuid) -> Result<String> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM shops WHERE id = ?1",
+            [shop.to_string()],
+            |r| r.get(0),
+        )?;
+        if n == 0 {
+            return Err(HubError::not_found("shop", shop));
+        }
+        let scopes: Vec<String> = ALL_SCOPES.iter().map(|s| s.to_string()).collect();
+        let (secret, _) = insert_token(
+            &tx,
+            shop,
+            TokenKind::Admin,
+            &scopes,
+            Some("admin"),
+            None,
+            None,
+            ADMIN_TTL_MS,
+        )?;
+        tx.commit()?;
+        Ok(secret)
     }
 
     /// Whether `till` is a device paired with `shop`.

@@ -25,6 +25,8 @@ pub enum HubError {
     BadToken,
     #[error("this token may not do that (it needs the {0:?} scope)")]
     MissingScope(&'static str),
+    #[error("only a paired till's device token may use the sync endpoints")]
+    DeviceOnly,
     #[error("this token is limited to another event")]
     WrongEvent,
     #[error("there is no {what} {id}")]
@@ -78,6 +80,7 @@ impl HubError {
             HubError::MissingToken => "auth.missing_token",
             HubError::BadToken => "auth.invalid_token",
             HubError::MissingScope(_) => "auth.missing_scope",
+            HubError::DeviceOnly => "auth.device_only",
             HubError::WrongEvent => "auth.wrong_event",
             HubError::NotFound { .. } => "not_found",
             HubError::Conflict { code, .. } => code,
@@ -98,7 +101,9 @@ impl HubError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             HubError::MissingToken | HubError::BadToken => StatusCode::UNAUTHORIZED,
-            HubError::MissingScope(_) | HubError::WrongEvent => StatusCode::FORBIDDEN,
+            HubError::MissingScope(_) | HubError::WrongEvent | HubError::DeviceOnly => {
+                StatusCode::FORBIDDEN
+            }
             HubError::NotFound { .. } => StatusCode::NOT_FOUND,
             HubError::Conflict { .. } => StatusCode::CONFLICT,
             HubError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,7 +116,8 @@ impl HubError {
                 | "replica.already_exists"
                 | "reservation.collect_too_many"
                 | "stock.not_held" => StatusCode::CONFLICT,
-                "catalog.unknown_variant" | "reservation.unknown" => StatusCode::NOT_FOUND,
+                "reservation.unknown" => StatusCode::NOT_FOUND,
+                "catalog.unknown_variant" => StatusCode::UNPROCESSABLE_ENTITY,
                 "replica.unreadable" | "replica.foreign_document" | "epoch.mismatch" => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }

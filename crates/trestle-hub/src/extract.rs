@@ -36,7 +36,7 @@ impl Auth {
     pub fn device(&self) -> Result<Uuid> {
         match (self.token.kind, self.token.device_id) {
             (TokenKind::Device, Some(d)) => Ok(d),
-            _ => Err(HubError::MissingScope("sync")),
+            _ => Err(HubError::DeviceOnly),
         }
     }
 
@@ -145,7 +145,7 @@ fn inner_message(text: &str) -> String {
     }
 }
 
-/// A path parameter (ids are UUIDs; anything else is 400).
+/// A path parameter (ids are UUIDs; anything else is 422 `request.invalid_id`).
 pub struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {

@@ -113,9 +113,11 @@ impl Ctx<'_> {
         let Some((email, phone)) = row else {
             return Ok(false);
         };
+        // "07700 900123" finds "+44 7700 900123": a national leading 0 is not compared.
         let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        let digits = digits.trim_start_matches('0').to_string();
         Ok(email.is_some_and(|e| e.to_lowercase().contains(needle))
-            || (!digits.is_empty()
+            || (digits.len() >= 4
                 && phone.is_some_and(|p| {
                     p.chars()
                         .filter(char::is_ascii_digit)

@@ -2,6 +2,8 @@
 //! sessions per device, each device's feed, and conflicts — recorded with their facts and the
 //! resolutions offered, listed and resolved.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
 use trestle_core::ids::TillId;
@@ -135,12 +137,14 @@ impl Ctx<'_> {
     fn sync_round(&mut self, state: &mut SyncState, message: &[u8]) -> Result<Option<Vec<u8>>> {
         if !message.is_empty() {
             let before = self.st.replica.heads();
+            let statuses = self.reservation_statuses()?;
             let report = self.st.replica.receive_sync_message(state, message)?;
             if report.heads_changed {
                 for (v, _) in touched_cells(&mut self.st.replica, &before)? {
                     self.st.touched.insert(v);
                 }
                 store::refresh(self.st)?;
+                self.announce_reservation_changes(&statuses)?;
             }
             for c in &report.conflicts {
                 self.record_conflict(NewConflict::from(c))?;
@@ -153,6 +157,91 @@ impl Ctx<'_> {
     pub fn snapshot(&mut self, device: Uuid) -> Result<Vec<u8>> {
         self.mark_synced(device, None)?;
         Ok(self.st.replica.save_copy())
+    }
+
+    fn reservation_statuses(&self) -> Result<HashMap<Uuid, String>> {
+        Ok(self
+            .st
+            .replica
+            .reservations()?
+            .into_iter()
+            .map(|r| (r.id.0, r.status))
+            .collect())
+    }
+
+    /// After a merge: what a till did to its reservations is announced (stream and webhooks),
+    /// and a hand-over of a reservation whose cancellation was asked for is a conflict.
+    fn announce_reservation_changes(&mut self, before: &HashMap<Uuid, String>) -> Result<()> {
+        for r in self.st.replica.reservations()? {
+            let id = r.id.0;
+            if before.get(&id) == Some(&r.status) {
+                continue;
+            }
+            let topic = match r.status.as_str() {
+                "collected" | "partially_collected" => "reservation.collected",
+                "cancelled" => "reservation.cancelled",
+                "expired" => "reservation.expired",
+                _ => "reservation.updated",
+            };
+            let asked_to_cancel: bool = self
+                .tx
+                .query_row(
+                    "SELECT cancel_requested FROM reservation_meta WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()?
+                .is_some_and(|c| c != 0);
+            if topic == "reservation.collected" && asked_to_cancel {
+                self.record_conflict(NewConflict {
+                    kind: "conflict.collect_cancel_race".into(),
+                    variant: None,
+                    holder: Some(r.holder.to_string()),
+                    facts: json!({
+                        "reservation_id": id, "code": r.code, "customer": r.customer,
+                        "status_at_the_till": r.status,
+                        "what_happened": "cancelled online while it was handed over at the stall",
+                    }),
+                    resolutions: vec!["refund".into(), "keep".into()],
+                    fingerprint: format!("collect_cancel_race:{id}"),
+                })?;
+            }
+            if topic != "reservation.updated" {
+                self.tx.execute(
+                    "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+                    [id.to_string()],
+                )?;
+            }
+            let data = self.reservation_json(r.id)?;
+            store::publish(self.tx, self.st, self.published, topic, data)?;
+        }
+        Ok(())
+    }
+
+    /// The shop's log after `seq` (at most `limit` events), for a live-stream client resuming.
+    pub fn log_after(&mut self, seq: i64, limit: i64) -> Result<Vec<trestle_protocol::ShopEvent>> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT seq, topic, at, data FROM shop_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![seq, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, topic, at, data) = row?;
+            out.push(trestle_protocol::ShopEvent {
+                seq,
+                topic,
+                at: rfc3339(at),
+                data: serde_json::from_str(&data)?,
+            });
+        }
+        Ok(out)
     }
 
     fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {

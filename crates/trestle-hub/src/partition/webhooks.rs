@@ -23,6 +23,8 @@ pub const TOPICS: &[&str] = &[
     "reservation.collected",
     "reservation.cancelled",
     "reservation.cancel_requested",
+    "reservation.expired",
+    "reservation.updated",
     "transfer.created",
     "event.updated",
     "catalog.updated",

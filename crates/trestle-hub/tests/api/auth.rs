@@ -313,6 +313,7 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
     ] {
         let r = hub.call(method, path, Some(&hub.admin), None, &[]).await;
         assert_eq!(r.status, 403, "{method} {path} with the admin token");
+        assert_eq!(r.code(), "auth.device_only");
     }
 }
 

@@ -192,3 +192,62 @@ async fn a_shutdown_during_a_burst_loses_no_answered_order() {
         "stock and orders agree"
     );
 }
+
+#[tokio::test]
+async fn a_till_re_pairs_under_its_own_id_and_the_maker_renews_the_admin_token() {
+    let hub = Hub::start().await;
+    let (till, old) = hub.pair("Stall 1").await;
+    let code = hub
+        .post(
+            "/v1/pairing-codes",
+            &hub.admin,
+            serde_json::json!({"till_name": "Stall 1"}),
+        )
+        .await;
+    let again = hub
+        .call(
+            "POST",
+            "/v1/pair",
+            None,
+            Some(serde_json::json!({"code": code.body["code"], "till_id": till})),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body["till_id"], till.as_str());
+    let new = again.body["device_token"].as_str().unwrap();
+    assert_eq!(hub.get("/v1/sync/feed", new).await.status, 200);
+    assert_eq!(
+        hub.get("/v1/sync/feed", &old).await.status,
+        401,
+        "the old token is revoked"
+    );
+    // Another shop cannot take this till's id.
+    let (_, other_admin) = hub.other_shop();
+    let code = hub
+        .post(
+            "/v1/pairing-codes",
+            &other_admin,
+            serde_json::json!({"till_name": "Thief"}),
+        )
+        .await;
+    let taken = hub
+        .call(
+            "POST",
+            "/v1/pair",
+            None,
+            Some(serde_json::json!({"code": code.body["code"], "till_id": till})),
+            &[],
+        )
+        .await;
+    assert_eq!((taken.status, taken.code()), (422, "pairing.till_taken"));
+    // The maker renews the admin token from the command line's directory call.
+    let d = trestle_hub::directory::Directory::open(&hub.db).unwrap();
+    let fresh = d
+        .issue_admin_token(uuid::Uuid::parse_str(&hub.shop).unwrap())
+        .unwrap();
+    assert_eq!(
+        hub.get("/v1/shop", &fresh).await.body["name"],
+        "Kalima Arts"
+    );
+}

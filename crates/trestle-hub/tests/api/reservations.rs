@@ -83,6 +83,11 @@ async fn reservations_are_found_by_code_name_email_and_phone() {
     assert_eq!(find(&s, "grace").await, vec![id.clone()]);
     assert_eq!(find(&s, "@example.org").await, vec![id.clone()]);
     assert_eq!(find(&s, "900 123").await, vec![id.clone()]);
+    assert_eq!(
+        find(&s, "07700 900123").await,
+        vec![id.clone()],
+        "national form"
+    );
     assert!(find(&s, "nobody").await.is_empty());
     let r = s
         .hub

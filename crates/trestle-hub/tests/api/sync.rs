@@ -275,3 +275,60 @@ async fn damaged_sync_messages_are_refused_and_change_nothing() {
     assert_eq!(no_session.status().as_u16(), 422);
     assert_eq!(hub.get("/v1/inventory", &hub.admin).await.body, before);
 }
+
+#[tokio::test]
+async fn a_pickup_handed_over_at_the_stall_while_cancelled_online_is_a_conflict() {
+    use trestle_replica::ids::{CollectId, ReservationId};
+    let hub = Hub::start().await;
+    hub.import_kalima().await;
+    let tee = hub.variant(TEE).await;
+    let (till, device) = hub.pair("Stall 1").await;
+    let event = hub.event_with_till(&till).await;
+    let p = hub
+        .checkout(&hub.admin, "p1", pickup(&tee, 1, &event, "paid"))
+        .await;
+    let rid = p.body["reservation"]["id"].as_str().unwrap().to_string();
+    let t = hub
+        .post(
+            "/v1/transfers",
+            &hub.admin,
+            json!({"to_till": till, "lines": [{"variant_id": tee, "qty": 1}]}),
+        )
+        .await;
+    assert_eq!(t.body["reservations_moved"], json!([rid]));
+    let mut replica = till_replica(&hub, &till, &device).await;
+    // Online: the customer cancels; the till holds it, so this is a request.
+    let c = hub
+        .post(
+            &format!("/v1/reservations/{rid}/cancel"),
+            &hub.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.body["cancel_requested"], true);
+    // Meanwhile at the stall, offline: handed over.
+    let v = VariantId(Uuid::parse_str(&tee).unwrap());
+    replica
+        .collect(
+            CollectId(Uuid::from_u128(9)),
+            ReservationId(Uuid::parse_str(&rid).unwrap()),
+            &[(v, Qty::new(1).unwrap())],
+        )
+        .unwrap();
+    sync(&hub, &device, &mut replica).await;
+    let r = hub
+        .get(&format!("/v1/reservations/{rid}"), &hub.admin)
+        .await;
+    assert_eq!(r.body["status"], "collected");
+    assert_eq!(r.body["cancel_requested"], false);
+    let open = hub.get("/v1/conflicts?status=open", &hub.admin).await;
+    let list = open.body["conflicts"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{}", open.body);
+    assert_eq!(list[0]["kind"], "conflict.collect_cancel_race");
+    assert_eq!(list[0]["facts"]["reservation_id"], rid.as_str());
+    assert_eq!(list[0]["resolutions"], json!(["refund", "keep"]));
+    // Syncing again announces nothing twice and records nothing twice.
+    sync(&hub, &device, &mut replica).await;
+    let log = hub.get("/v1/conflicts", &hub.admin).await;
+    assert_eq!(log.body["conflicts"].as_array().unwrap().len(), 1);
+}

@@ -254,3 +254,36 @@ async fn the_live_stream_carries_the_shops_events_and_only_its_own() {
         "another shop's stream saw: {other}"
     );
 }
+
+#[tokio::test]
+async fn a_client_resuming_the_stream_gets_what_it_missed_first() {
+    let hub = Hub::start().await;
+    hub.import_kalima().await;
+    let tee = hub.variant(TEE).await;
+    let order = hub.checkout(&hub.admin, "m1", ship(&tee, 1)).await;
+    let mut resumed = hub
+        .client
+        .get(format!("{}/v1/stream", hub.url))
+        .bearer_auth(&hub.admin)
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status().as_u16(), 200);
+    let text = read_stream(&mut resumed, order.body["id"].as_str().unwrap(), 3000).await;
+    assert!(text.contains("event: order.created"), "{text}");
+    assert!(
+        !text.contains("id: 1\n"),
+        "seq 1 (the catalog import) was seen already: {text}"
+    );
+    let bad = hub
+        .call(
+            "GET",
+            "/v1/stream",
+            Some(&hub.admin),
+            None,
+            &[("last-event-id", "yesterday")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+}

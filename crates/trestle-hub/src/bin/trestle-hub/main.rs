@@ -34,6 +34,9 @@ enum Command {
         /// First webhook retry delay in milliseconds (each next one doubles, with jitter).
         #[arg(long, env = "TRESTLE_HUB_WEBHOOK_RETRY_MS", default_value_t = 2000)]
         webhook_retry_ms: i64,
+        /// How long a webhook endpoint may take to answer, in milliseconds.
+        #[arg(long, env = "TRESTLE_HUB_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+        webhook_timeout_ms: u64,
         /// Log lines as JSON (the default) or as text.
         #[arg(long, env = "TRESTLE_HUB_LOG_FORMAT", default_value = "json")]
         log_format: LogFormat,
@@ -66,6 +69,17 @@ enum ShopCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue a new admin token for a shop (when the old one expired, leaked or was revoked;
+    /// revoke the old one through the API).
+    Token {
+        #[arg(long, env = "TRESTLE_HUB_DB", default_value = "hub.sqlite")]
+        db: PathBuf,
+        /// The shop id printed by `shop create`.
+        #[arg(long)]
+        shop: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -94,10 +108,11 @@ fn main() -> ExitCode {
             db,
             listen,
             webhook_retry_ms,
+            webhook_timeout_ms,
             log_format,
         } => {
             init_logs(log_format);
-            serve(db, listen, webhook_retry_ms)
+            serve(db, listen, webhook_retry_ms, webhook_timeout_ms)
         }
         Command::Shop {
             command:
@@ -109,13 +124,14 @@ fn main() -> ExitCode {
                     tax_rate,
                     json,
                 },
-        } => create_shop(&db, &name, &currency, &tax, &tax_rate).map(|(id, token)| {
-            if json {
-                println!("{}", serde_json::json!({ "shop_id": id, "admin_token": token }));
-            } else {
-                println!("shop id:     {id}\nadmin token: {token}\n(the token is shown once; keep it safe)");
-            }
-        }),
+        } => create_shop(&db, &name, &currency, &tax, &tax_rate)
+            .map(|(id, token)| print_token(id, &token, json)),
+        Command::Shop {
+            command: ShopCommand::Token { db, shop, json },
+        } => Directory::open(&db)
+            .and_then(|d| d.issue_admin_token(shop))
+            .map_err(|e| e.to_string())
+            .map(|token| print_token(shop, &token, json)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,6 +139,20 @@ fn main() -> ExitCode {
             eprintln!("trestle-hub: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_token(shop: uuid::Uuid, token: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "shop_id": shop, "admin_token": token })
+        );
+    } else {
+        println!(
+            "shop id:     {shop}\nadmin token: {token}\n(the token is shown once; keep it safe)"
+        );
     }
 }
 
@@ -144,7 +174,7 @@ fn create_shop(
 }
 
 #[allow(clippy::print_stdout)]
-fn serve(db: PathBuf, listen: SocketAddr, retry_ms: i64) -> Result<(), String> {
+fn serve(db: PathBuf, listen: SocketAddr, retry_ms: i64, timeout_ms: u64) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -152,6 +182,7 @@ fn serve(db: PathBuf, listen: SocketAddr, retry_ms: i64) -> Result<(), String> {
     runtime.block_on(async move {
         let mut config = Config::new(db, listen);
         config.webhook_retry_base_ms = retry_ms.max(1);
+        config.webhook_timeout = std::time::Duration::from_millis(timeout_ms.max(1));
         let app = Application::build(config)
             .await
             .map_err(|e| e.to_string())?;
