@@ -452,10 +452,18 @@ impl Ctx<'_> {
         if free >= n {
             return Ok(());
         }
-        let title = self.st.catalog.get(&v).map(|f| f.title.clone()).unwrap_or_default();
+        let title = self
+            .st
+            .catalog
+            .get(&v)
+            .map(|f| f.title.clone())
+            .unwrap_or_default();
         Err(HubError::Conflict {
             code: "stock.short",
-            message: format!("not enough stock at the hub of {title}: {n} wanted, {} free", free.max(0)),
+            message: format!(
+                "not enough stock at the hub of {title}: {n} wanted, {} free",
+                free.max(0)
+            ),
             details: Some(json!({ "short": [trestle_protocol::ShortLine {
                 variant_id: v.0, title, wanted: n, available: free.max(0)
             }] })),
