@@ -435,7 +435,7 @@ impl Ctx<'_> {
     }
 
     /// The hub's `free` of a variant less what this batch's ship orders took already.
-    pub(crate) fn hub_free(&mut self, v: trestle_core::ids::VariantId) -> i64 {
+    pub(crate) fn free_after_batch(&mut self, v: trestle_core::ids::VariantId) -> i64 {
         let taken: i64 = self
             .st
             .pending
@@ -448,7 +448,7 @@ impl Ctx<'_> {
 
     /// `stock.short` (409) unless the hub has `n` free of `v` after this batch's orders.
     fn require_free(&mut self, v: trestle_core::ids::VariantId, n: i64) -> Result<()> {
-        let free = self.hub_free(v);
+        let free = self.free_after_batch(v);
         if free >= n {
             return Ok(());
         }
