@@ -2,7 +2,7 @@
 //! the escrow check against the hub's own `free` (minus what earlier orders of the same batch
 //! took), pickup orders held as reservations, and reading orders back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
@@ -77,11 +77,8 @@ impl Ctx<'_> {
         // 1. The same key again: the same answer, or a refusal if the body differs.
         let seen: Option<(Vec<u8>, String)> = self
             .tx
-            .query_row(
-                "SELECT request_hash, body FROM orders WHERE idempotency_key = ?1",
-                [&key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT request_hash, body FROM orders WHERE idempotency_key = ?1")?
+            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((h, body)) = seen {
             if h.as_slice() != hash.as_slice() {
@@ -149,11 +146,11 @@ impl Ctx<'_> {
                 .filter(|(p, _)| p == v)
                 .map(|(_, q)| i64::from(q.get()))
                 .sum();
-            let free = self.st.replica.available(*v).unwrap_or(0) - taken;
+            let free = self.cached_free(*v) - taken;
             if free < *n {
                 short.push(ShortLine {
                     variant_id: v.0,
-                    title: f.title.clone(),
+                    title: self.st.catalog[v].title.clone(),
                     wanted: *n,
                     available: free.max(0),
                 });
@@ -214,9 +211,10 @@ impl Ctx<'_> {
             reservation,
         };
         let body = serde_json::to_string(&order)?;
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO orders (id, number, idempotency_key, request_hash, token_id, body, reservation_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?.execute(
             params![
                 order_id.to_string(),
                 number,
@@ -250,6 +248,21 @@ impl Ctx<'_> {
             order,
             replayed: false,
         })
+    }
+
+    /// The hub's own `free` of a variant (0 when it holds none of it), read from the replica
+    /// once per state of the replica (see `State::free_at`).
+    fn cached_free(&mut self, v: VariantId) -> i64 {
+        let heads = self.st.replica.heads();
+        if heads != self.st.free_at.0 {
+            self.st.free_at = (heads, HashMap::new());
+        }
+        if let Some(free) = self.st.free_at.1.get(&v) {
+            return *free;
+        }
+        let free = self.st.replica.available(v).unwrap_or(0);
+        self.st.free_at.1.insert(v, free);
+        free
     }
 
     /// The event a pickup is for, if it still takes pickups, with the till to hand it to now

@@ -19,6 +19,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use automerge::ChangeHash;
 use rusqlite::{Connection, Transaction};
 use tokio::sync::{broadcast, oneshot, Notify};
 use trestle_core::catalog::Qty;
@@ -68,6 +69,10 @@ pub(crate) struct State {
     pub changes: i64,
     /// Variants whose levels this batch changed (published once at its end).
     pub touched: BTreeSet<VariantId>,
+    /// The hub's own `free` per variant as read from the replica at these heads: valid while
+    /// the replica's heads are the same (a refused checkout changes nothing, so a stampede of
+    /// refusals reads the document once, not once each).
+    pub free_at: (Vec<ChangeHash>, HashMap<VariantId, i64>),
 }
 
 /// What a job works with: the batch transaction, the writer's state, and what to publish.
@@ -256,7 +261,7 @@ fn run_job(
         st.next_order,
         st.replica.heads(),
     );
-    if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+    if let Err(e) = exec_cached(tx, "SAVEPOINT job") {
         let e = HubError::from(e);
         return Box::new(move |_| drop(e));
     }
@@ -270,7 +275,7 @@ fn run_job(
         job(&mut ctx)
     };
     if !ok {
-        let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
+        let _ = exec_cached(tx, "ROLLBACK TO job").and_then(|_| exec_cached(tx, "RELEASE job"));
         st.pending.truncate(marks.0);
         published.truncate(marks.1);
         st.next_event_seq = marks.2;
@@ -281,10 +286,16 @@ fn run_job(
             }
         }
     } else {
-        let _ = tx.execute_batch("RELEASE job");
+        let _ = exec_cached(tx, "RELEASE job");
         if let Err(e) = store::persist_replica(tx, st) {
             tracing::error!(error = %e, "persisting the replica failed");
         }
     }
     reply
+}
+
+/// Runs a statement without parameters through the connection's statement cache (the savepoint
+/// statements run twice per job; parsing them each time showed in profiles).
+fn exec_cached(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute([])
 }

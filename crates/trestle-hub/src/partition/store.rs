@@ -56,6 +56,7 @@ pub(crate) fn load_state(conn: &Connection, shop: Shop) -> Result<State> {
         stop: false,
         changes: 0,
         touched: BTreeSet::new(),
+        free_at: (Vec::new(), HashMap::new()),
     };
     st.changes = conn.query_row("SELECT COUNT(*) FROM replica_changes", [], |r| r.get(0))?;
     refresh(&mut st)?;
@@ -131,7 +132,8 @@ pub(crate) fn persist_replica(tx: &Transaction<'_>, st: &mut State) -> Result<()
         tx.execute("DELETE FROM replica_changes", [])?;
         st.changes = 0;
     } else {
-        tx.execute("INSERT INTO replica_changes (bytes) VALUES (?1)", [bytes])?;
+        tx.prepare_cached("INSERT INTO replica_changes (bytes) VALUES (?1)")?
+            .execute([bytes])?;
     }
     Ok(())
 }
@@ -188,17 +190,15 @@ pub(crate) fn publish(
     st.next_event_seq += 1;
     let at = now_ms();
     let text = serde_json::to_string(&data)?;
-    tx.execute(
-        "INSERT INTO shop_events (seq, topic, at, data) VALUES (?1, ?2, ?3, ?4)",
-        params![seq, topic, at, text],
-    )?;
+    tx.prepare_cached("INSERT INTO shop_events (seq, topic, at, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![seq, topic, at, text])?;
     for (id, topics) in &st.webhooks {
         if topics.iter().any(|t| t == "*" || t == topic) {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO deliveries (id, webhook_id, event_seq, status, next_attempt_at)
                  VALUES (?1, ?2, ?3, 'pending', ?4)",
-                params![new_id().to_string(), id.to_string(), seq, at],
-            )?;
+            )?
+            .execute(params![new_id().to_string(), id.to_string(), seq, at])?;
         }
     }
     published.push(ShopEvent {
