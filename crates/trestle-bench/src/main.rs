@@ -5,6 +5,7 @@
 // Printing the results is this binary's job.
 #![allow(clippy::print_stdout)]
 
+mod live_drop;
 mod replica;
 mod replica_model;
 mod sale_commit;
@@ -36,6 +37,42 @@ enum Command {
     /// for ever: a sale, the hub applying a till's sale as history grows, and the till's stored
     /// size and load time
     Replica(ReplicaArgs),
+    /// A live drop at the hub: N concurrent buyers racing for M units of one `deny` variant on
+    /// shop A while shop B takes steady checkouts; throughput, latency, oversells (must be 0) and
+    /// B's p99 during the drop against B alone
+    LiveDrop(LiveDropArgs),
+}
+
+#[derive(Debug, Args)]
+struct LiveDropArgs {
+    /// Concurrent buyers on shop A, each on its own keep-alive HTTP/1 connection
+    #[arg(long, default_value_t = 64)]
+    buyers: usize,
+    /// Units of the drop variant in stock
+    #[arg(long, default_value_t = 100)]
+    units: i64,
+    /// Checkout attempts of the drop in all
+    #[arg(long, default_value_t = 100_000)]
+    checkouts: u64,
+    /// Shop B's steady checkouts per second
+    #[arg(long, default_value_t = 200)]
+    b_rate: u64,
+    /// Shop B's checkouts measured alone, before the drop
+    #[arg(long, default_value_t = 2_000)]
+    b_idle: u64,
+    /// Worker threads of the hub's tokio runtime
+    #[arg(long, default_value_t = 2)]
+    hub_threads: usize,
+    /// Worker threads of the load's tokio runtime
+    #[arg(long, default_value_t = 2)]
+    load_threads: usize,
+    /// A quick run for CI (16 buyers, 20 units, 600 attempts); fails on any oversell or if the
+    /// accepted orders are not exactly the units; the figures mean nothing and no claim is made
+    #[arg(long)]
+    smoke: bool,
+    /// Where the hub's database files go [default: the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -120,8 +157,124 @@ fn main() -> Result<()> {
                 print_replica(&report);
             }
         }
+        Command::LiveDrop(a) => {
+            let opts = if a.smoke {
+                live_drop::Options {
+                    dir: a.dir,
+                    ..live_drop::Options::smoke()
+                }
+            } else {
+                live_drop::Options {
+                    buyers: a.buyers,
+                    units: a.units,
+                    checkouts: a.checkouts,
+                    b_rate: a.b_rate,
+                    b_idle: a.b_idle,
+                    hub_threads: a.hub_threads,
+                    load_threads: a.load_threads,
+                    dir: a.dir,
+                    smoke: false,
+                }
+            };
+            let report = live_drop::run(&opts)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_live_drop(&report);
+            }
+            if !report.correct {
+                anyhow::bail!(
+                    "the drop was not correct: {} accepted for {} units, {} oversold, lowest \
+                     level {}, {} errors",
+                    report.accepted,
+                    report.units,
+                    report.oversells,
+                    report.min_available,
+                    report.errors
+                );
+            }
+        }
     }
     Ok(())
+}
+
+fn print_live_drop(r: &live_drop::Report) {
+    println!(
+        "live-drop: {} buyers racing for {} units of \"{}\" on shop A ({} attempts); shop B: \
+         {} checkouts/s of \"{}\"",
+        r.buyers,
+        r.units,
+        live_drop::DROP_VARIANT,
+        r.answered + r.errors,
+        r.b_rate,
+        live_drop::STEADY_VARIANT
+    );
+    println!(
+        "hub in process on 127.0.0.1 ({} runtime threads), load on {} threads, keep-alive HTTP/1; \
+         files in {} (WAL, synchronous=FULL)",
+        r.hub_threads, r.load_threads, r.dir
+    );
+    println!();
+    println!(
+        "throughput: {} checkouts/s ({} answered in {} ms: {} accepted, {} refused; {} errors{})",
+        r.throughput,
+        r.answered,
+        r.drop_ms,
+        r.accepted,
+        r.refused,
+        r.errors,
+        r.first_error
+            .as_ref()
+            .map(|e| format!(", first: {e}"))
+            .unwrap_or_default()
+    );
+    let mean_batch = r.batched_jobs.checked_div(r.batches).unwrap_or(0);
+    println!(
+        "group commit during the drop: {} transactions, {} jobs, {} jobs per commit on average",
+        r.batches, r.batched_jobs, mean_batch
+    );
+    summary_head("ms per checkout");
+    summary_row("shop A drop checkouts", &r.latency, ms_str);
+    summary_row(
+        &format!("shop B alone ({} accepted)", r.b_idle.samples),
+        &r.b_idle,
+        ms_str,
+    );
+    summary_row(
+        &format!("shop B during the drop ({} accepted)", r.b_drop.samples),
+        &r.b_drop,
+        ms_str,
+    );
+    println!(
+        "shop B p99 during / alone: {} ({} of B's checkouts not accepted)",
+        milli_str(r.b_ratio_milli),
+        r.b_errors
+    );
+    println!(
+        "orders accepted: {} for {} units; oversells: {}; lowest available seen: {} ({} reads \
+         during the drop), at the end: {}; replayed keys answered the same order: {}/{}; hub's \
+         accepted counter during the drop: {}",
+        r.accepted,
+        r.units,
+        r.oversells,
+        r.min_available,
+        r.level_samples,
+        r.final_available,
+        r.replays_ok,
+        r.replays,
+        r.hub_accepted
+    );
+    println!("correct: {}", if r.correct { "yes" } else { "NO" });
+    goal_line(
+        r.meets_goal,
+        &format!(
+            "≥ {} checkouts/s, p99 ≤ {} ms, exactly {} orders, B's p99 ≤ {}× alone",
+            live_drop::GOAL_THROUGHPUT,
+            ms_str(live_drop::GOAL_P99_NS),
+            r.units,
+            milli_str(live_drop::GOAL_B_RATIO_MILLI)
+        ),
+    );
 }
 
 fn print_sale_commit(r: &sale_commit::Report) {
