@@ -236,6 +236,11 @@ impl ShopReplica {
         self.doc.save_after(heads)
     }
 
+    /// How many changes this replica has that `heads` do not cover (e.g. what a sync merged).
+    pub fn changes_after(&mut self, heads: &[ChangeHash]) -> usize {
+        self.doc.get_changes(heads).len()
+    }
+
     /// Merges change or document bytes from another replica of the same epoch, then checks the
     /// invariants. Damaged bytes give `Unreadable`; bytes of another shop or epoch are undone and
     /// give `ForeignDocument`.

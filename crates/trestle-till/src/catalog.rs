@@ -62,6 +62,9 @@ const ITEM_SELECT: &str =
 impl Till {
     /// Imports a Shopify product CSV export (its bytes), in one transaction.
     pub fn import_catalog(&mut self, bytes: &[u8]) -> Result<ImportSummary> {
+        if self.hub_link()?.is_some() {
+            return Err(Error::CatalogFromHub);
+        }
         let settings = ImportSettings {
             currency: self.shop.currency,
             default_tax_rate: self.shop.default_tax_rate,
@@ -178,6 +181,111 @@ impl Till {
     pub fn resolve_item(&self, input: &str) -> Result<CatalogItem> {
         resolve(self.db.conn(), self.shop.currency, input)
     }
+}
+
+/// A variant's catalog columns as the replica has them too: sku, barcode, title, price, tax,
+/// tracked, policy.
+type CatalogRow = (
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    u32,
+    bool,
+    String,
+);
+
+/// Brings the till's catalog tables (what the sale path and the search read) up to the replica's
+/// catalog, in the caller's transaction: a variant the till does not know yet is added (under a
+/// product named by the part of its title before " — "), and a known one takes the replica's
+/// fields when they differ (the hub's edits are last writer wins there). Returns how many
+/// variants were added and how many changed.
+pub(crate) fn fill_from_replica(
+    tx: &Transaction<'_>,
+    replica: &trestle_replica::ShopReplica,
+) -> Result<(usize, usize)> {
+    let (mut added, mut changed) = (0, 0);
+    for (position, (id, f)) in replica.catalog()?.into_iter().enumerate() {
+        let known: Option<CatalogRow> = tx
+            .prepare_cached(
+                "SELECT sku, barcode, title, price_minor, tax_ppm, track_inventory, policy
+                 FROM variants WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .optional()?;
+        let wanted = (
+            f.sku.clone(),
+            f.barcode.clone(),
+            f.title.clone(),
+            f.price_minor,
+            f.tax_ppm,
+            f.track_inventory,
+            f.policy.as_str().to_string(),
+        );
+        match known {
+            Some(k) if k == wanted => {}
+            Some(_) => {
+                tx.execute(
+                    "UPDATE variants SET sku = ?2, barcode = ?3, title = ?4, price_minor = ?5,
+                         tax_ppm = ?6, track_inventory = ?7, policy = ?8 WHERE id = ?1",
+                    params![
+                        id.to_string(),
+                        wanted.0,
+                        wanted.1,
+                        wanted.2,
+                        wanted.3,
+                        wanted.4,
+                        wanted.5,
+                        wanted.6
+                    ],
+                )?;
+                changed += 1;
+            }
+            None => {
+                let (product, variant) = f.title.split_once(" — ").unwrap_or((&f.title, ""));
+                let product_id = trestle_core::ids::uuid_v5(&format!("hub-product:{product}"));
+                tx.execute(
+                    "INSERT INTO products (id, handle, title, vendor, product_type, tags, body_html, status)
+                     VALUES (?1, ?2, ?3, '', '', '[]', '', 'active') ON CONFLICT (id) DO NOTHING",
+                    params![product_id.to_string(), format!("hub-{product_id}"), product],
+                )?;
+                let options = vec![OptionValue {
+                    name: "Variant".into(),
+                    value: variant.to_string(),
+                }];
+                tx.execute(
+                    "INSERT INTO variants (id, product_id, position, sku, barcode, options, title,
+                         price_minor, tax_ppm, track_inventory, policy)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        id.to_string(),
+                        product_id.to_string(),
+                        i64::try_from(position).unwrap_or(i64::MAX),
+                        wanted.0,
+                        wanted.1,
+                        serde_json::to_string(&options).unwrap_or_else(|_| "[]".into()),
+                        wanted.2,
+                        wanted.3,
+                        wanted.4,
+                        wanted.5,
+                        wanted.6
+                    ],
+                )?;
+                added += 1;
+            }
+        }
+    }
+    Ok((added, changed))
 }
 
 /// See [`Till::resolve_item`]; usable inside a transaction.

@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_replica.sql",
         include_str!("../../../migrations/till/0002_replica.sql"),
     ),
+    (
+        "0003_sync.sql",
+        include_str!("../../../migrations/till/0003_sync.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -52,6 +52,26 @@ pub enum Error {
     Corrupt(String),
     #[error("the till could not save to its database ({0})")]
     Storage(#[from] rusqlite::Error),
+    #[error("this till is not paired with a hub; run `trestle pair --hub URL --code CODE` first")]
+    NotPaired,
+    #[error("this till is already paired with the hub at {0}; it cannot pair with another hub")]
+    AlreadyPaired(String),
+    #[error("this till is paired with a hub, which keeps the catalog; import the file at the hub instead")]
+    CatalogFromHub,
+    #[error("the hub's shop {what}; set this till up afresh to match the hub's shop")]
+    ShopMismatch { what: String },
+    #[error("the hub at {url} could not be reached ({reason}); nothing was changed here, so sync again when there is a connection")]
+    HubUnreachable { url: String, reason: String },
+    #[error("the hub at {url} failed to answer (HTTP {status}); try again later")]
+    HubFailed { url: String, status: u16 },
+    #[error("the hub refused this till's device token; pair the till again with a new code")]
+    HubUnauthorised,
+    #[error("the hub refused: {message} ({code})")]
+    HubRefused { code: String, message: String },
+    #[error("the hub's answer could not be understood ({0})")]
+    HubAnswer(String),
+    #[error("the till's hub credentials in {} cannot be used ({reason}); pair the till again", .path.display())]
+    Credentials { path: PathBuf, reason: String },
 }
 
 impl From<trestle_replica::Error> for Error {
@@ -114,6 +134,16 @@ impl Error {
             Error::InvalidInput(_) => "input.invalid",
             Error::Corrupt(_) => "storage.corrupt",
             Error::Storage(_) => "storage.failure",
+            Error::NotPaired => "sync.not_paired",
+            Error::AlreadyPaired(_) => "sync.already_paired",
+            Error::CatalogFromHub => "catalog.from_hub",
+            Error::ShopMismatch { .. } => "pairing.shop_mismatch",
+            Error::HubUnreachable { .. } => "sync.hub_unreachable",
+            Error::HubFailed { .. } => "sync.hub_failed",
+            Error::HubUnauthorised => "sync.unauthorised",
+            Error::HubRefused { .. } => "sync.refused",
+            Error::HubAnswer(_) => "sync.bad_answer",
+            Error::Credentials { .. } => "sync.credentials",
         }
     }
 }

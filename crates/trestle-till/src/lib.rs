@@ -1,5 +1,6 @@
 //! The till engine: the SQLite ledger (sales, refunds, voids, stock movements, outbox), the
-//! catalog, and the services the CLI and the desktop app call. Runs without a window.
+//! catalog, sync with the hub, and the services the CLI and the desktop app call. Runs without a
+//! window.
 //!
 //! Every service is a method on [`Till`]; every write goes through [`db::Db::write`], one
 //! transaction per business action, so a crash at any instant leaves all of it or none.
@@ -13,6 +14,7 @@ pub mod replica;
 pub mod returns;
 pub mod sell;
 pub mod shop;
+pub mod sync;
 pub mod till;
 
 pub use error::{Error, Result};

@@ -257,7 +257,7 @@ impl Till {
             let mut st = self
                 .db
                 .conn()
-                .prepare("SELECT bytes FROM replica_archive ORDER BY epoch")?;
+                .prepare("SELECT bytes FROM replica_archive ORDER BY seq")?;
             let rows = st
                 .query_map([], |r| r.get::<_, Vec<u8>>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -301,18 +301,11 @@ fn compact(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
 fn rebase(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
     let (mut next, archive) = store.replica.rebase()?;
     let heads: Vec<String> = archive.heads.iter().map(|h| h.to_string()).collect();
-    let heads = serde_json::to_string(&heads).unwrap_or_else(|_| "[]".into());
+    let shop = store.replica.shop();
     let bytes = next.save();
     let epoch = i64::try_from(next.epoch()).unwrap_or(i64::MAX);
     db.write(|tx| {
-        tx.execute(
-            "INSERT INTO replica_archive (epoch, heads, bytes) VALUES (?1, ?2, ?3)",
-            params![
-                i64::try_from(archive.epoch).unwrap_or(i64::MAX),
-                heads,
-                archive.bytes
-            ],
-        )?;
+        insert_archive(tx, shop, archive.epoch, &heads, &archive.bytes)?;
         tx.execute(
             "UPDATE replica_snapshot SET epoch = ?1, actions = 0, bytes = ?2 WHERE id = 1",
             params![epoch, bytes],
@@ -325,6 +318,37 @@ fn rebase(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
     store.epoch_actions = 0;
     store.since_snapshot = 0;
     Ok(())
+}
+
+/// Stores a closed document (a past epoch, or a till's own document from before it paired) in
+/// the archive, the audit trail of every counter change it holds.
+pub(crate) fn insert_archive(
+    tx: &Transaction<'_>,
+    shop: ShopId,
+    epoch: u64,
+    heads: &[String],
+    bytes: &[u8],
+) -> Result<()> {
+    let heads = serde_json::to_string(heads).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "INSERT INTO replica_archive (shop_id, epoch, heads, bytes) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            shop.0.to_string(),
+            i64::try_from(epoch).unwrap_or(i64::MAX),
+            heads,
+            bytes
+        ],
+    )?;
+    Ok(())
+}
+
+/// A store for a replica just written whole as the snapshot (no changes after it).
+pub(crate) fn fresh_store(replica: ShopReplica) -> ReplicaStore {
+    ReplicaStore {
+        replica,
+        epoch_actions: 0,
+        since_snapshot: 0,
+    }
 }
 
 /// Net units of each tracked variant the ledger says this till sold: sales minus refunds minus

@@ -105,6 +105,11 @@ impl Till {
         self.hlc.tick(now)
     }
 
+    /// The wall clock, in Unix milliseconds.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// A new UUIDv7 (time-ordered, unique without coordination).
     pub(crate) fn new_uuid(&self) -> Uuid {
         uuid_v7(self.clock.now_ms(), random_bytes())

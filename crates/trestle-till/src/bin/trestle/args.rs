@@ -53,6 +53,20 @@ pub enum Command {
     Receipt(ReceiptArgs),
     /// The events waiting to be sent to the hub
     Outbox(OutboxArgs),
+    /// Pair this till with a hub, using the code the hub's admin gives
+    Pair(PairArgs),
+    /// One sync pass with the paired hub: outbox, shop document, feed
+    Sync,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    /// The hub's address, e.g. https://hub.example.org
+    #[arg(long)]
+    hub: String,
+    /// The pairing code the hub showed, e.g. K7QM-4WXP
+    #[arg(long)]
+    code: String,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +364,28 @@ pub fn outbox(dir: &Path, a: OutboxArgs, json: bool) -> Result<(), Error> {
         print_json(&items);
     } else {
         render::outbox(&items);
+    }
+    Ok(())
+}
+
+pub fn pair(dir: &Path, a: PairArgs, json: bool) -> Result<(), Error> {
+    let mut till = Till::open(dir)?;
+    let summary = till.pair(&a.hub, &a.code)?;
+    if json {
+        print_json(&summary);
+    } else {
+        render::paired(&summary);
+    }
+    Ok(())
+}
+
+pub fn sync(dir: &Path, json: bool) -> Result<(), Error> {
+    let mut till = Till::open(dir)?;
+    let summary = till.sync()?;
+    if json {
+        print_json(&summary);
+    } else {
+        render::synced(&summary);
     }
     Ok(())
 }

@@ -128,5 +128,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Sales(a) => args::sales(&dir, a, json),
         Command::Receipt(a) => args::receipt(&dir, a, json),
         Command::Outbox(a) => args::outbox(&dir, a, json),
+        Command::Pair(a) => args::pair(&dir, a, json),
+        Command::Sync => args::sync(&dir, json),
     }
 }

@@ -10,6 +10,7 @@ use trestle_core::Money;
 use trestle_till::catalog::{CatalogItem, ImportSummary};
 use trestle_till::queries::{OutboxItem, SaleSummary, StockLevel};
 use trestle_till::replica::Finding;
+use trestle_till::sync::{PairSummary, SyncSummary};
 use trestle_till::Shop;
 
 const WIDTH: usize = 48;
@@ -277,4 +278,49 @@ pub fn outbox(items: &[OutboxItem]) {
     }
     let pending = items.iter().filter(|i| !i.acked).count();
     out!("{} events, {} waiting for the hub", items.len(), pending);
+}
+
+pub fn paired(s: &PairSummary) {
+    if s.renewed {
+        out!(
+            "Till {:?} has a new device token for {} at {} (valid until {}).",
+            s.till_name,
+            s.shop_name,
+            s.hub_url,
+            s.token_expires_at
+        );
+        return;
+    }
+    out!(
+        "Till {:?} is paired with {} at {} (token valid until {}).",
+        s.till_name,
+        s.shop_name,
+        s.hub_url,
+        s.token_expires_at
+    );
+    out!(
+        "The catalog and stock now come from the hub; {} variants were new to this till.",
+        s.variants_added
+    );
+    if s.outbox_pending > 0 {
+        out!(
+            "{} sales, refunds or voids made before pairing will be sent at the next `trestle sync`.",
+            s.outbox_pending
+        );
+    }
+}
+
+pub fn synced(s: &SyncSummary) {
+    out!("Synced with {}.", s.hub_url);
+    row("pushed", &s.pushed.to_string());
+    row("duplicates (sent before)", &s.duplicates.to_string());
+    row("merged changes", &s.merged.to_string());
+    row("feed entries", &s.feed_entries.to_string());
+    if s.conflicts > 0 {
+        row(
+            "stock conflicts (see `trestle audit`)",
+            &s.conflicts.to_string(),
+        );
+    }
+    row("still waiting in the outbox", &s.pending.to_string());
 }

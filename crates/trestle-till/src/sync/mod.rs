@@ -1,0 +1,236 @@
+//! Sync with the hub (design §6, docs/sync.md): pairing ([`pair`]), the HTTP client
+//! ([`client`]), and one reconcile pass — push the outbox in order in batches (acknowledged
+//! entries only are marked), exchange Automerge sync messages until both sides have nothing to
+//! say (each merge stored in its own transaction, like every other change of the replica), and
+//! pull the device's feed (stored with the last seq, in one transaction per page).
+//!
+//! Every step is safe to cut at any byte: the hub applies each outbox entry once by its event id,
+//! a new Automerge session starts from a fresh state on both sides, and the feed is read after
+//! the last seq stored. So a pass that fails part-way keeps what was confirmed and the next pass
+//! finishes the rest.
+
+pub mod client;
+pub mod pair;
+
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::Value;
+use trestle_protocol::{Feed, OutboxAck, MAX_OUTBOX_BATCH, SYNC_SESSION_HEADER};
+use trestle_replica::SyncState;
+use uuid::Uuid;
+
+use crate::catalog::fill_from_replica;
+use crate::error::{Error, Result};
+use crate::till::Till;
+use client::{HubClient, ATTEMPTS};
+
+pub use pair::{Credentials, HubLink, PairSummary, CREDENTIALS_FILE};
+
+/// The most rounds of one Automerge session before the pass gives up (a settled exchange takes
+/// a handful).
+const MAX_ROUNDS: usize = 100;
+/// Automerge sessions started afresh within one pass after a lost exchange.
+const SESSIONS: u32 = 3;
+/// Feed entries per page (the hub's limit).
+const FEED_PAGE: usize = 500;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    pub hub_url: String,
+    /// Outbox entries the hub stored for the first time.
+    pub pushed: usize,
+    /// Outbox entries the hub had already (sent before; applied once).
+    pub duplicates: usize,
+    /// Changes of the shop document merged into this till's replica.
+    pub merged: usize,
+    /// Automerge messages exchanged.
+    pub rounds: usize,
+    /// Feed entries received.
+    pub feed_entries: usize,
+    /// Stock conflicts the merges revealed (see `trestle audit`).
+    pub conflicts: usize,
+    /// Outbox entries still waiting (0 after a complete pass).
+    pub pending: i64,
+}
+
+impl Till {
+    /// One reconcile pass with the paired hub. When the hub cannot be reached at all, returns
+    /// `sync.hub_unreachable` having changed nothing.
+    pub fn sync(&mut self) -> Result<SyncSummary> {
+        let (link, creds) = self.credentials()?;
+        let hub = HubClient::new(&link.hub_url, Some(creds.device_token))?;
+        let mut s = SyncSummary {
+            hub_url: link.hub_url.clone(),
+            ..SyncSummary::default()
+        };
+        self.push_outbox(&hub, &mut s)?;
+        self.exchange(&hub, &mut s)?;
+        self.pull_feed(&hub, link.feed_after, &mut s)?;
+        let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+        self.db.write(|tx| {
+            tx.execute(
+                "UPDATE sync_state SET last_sync_ms = ?1 WHERE id = 1",
+                [now],
+            )?;
+            Ok(())
+        })?;
+        s.pending = self.pending_outbox()?;
+        tracing::info!(
+            pushed = s.pushed,
+            duplicates = s.duplicates,
+            merged = s.merged,
+            feed = s.feed_entries,
+            "sync pass done"
+        );
+        Ok(s)
+    }
+
+    /// Sends the pending outbox in order, `MAX_OUTBOX_BATCH` at a time; an entry is marked
+    /// acknowledged only when the hub's answer names it.
+    fn push_outbox(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
+        loop {
+            let batch: Vec<(String, String)> = {
+                let mut st = self.db.conn().prepare_cached(
+                    "SELECT event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
+                )?;
+                let rows = st
+                    .query_map([i64::try_from(MAX_OUTBOX_BATCH).unwrap_or(500)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                rows
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let entries: Vec<Value> = batch
+                .iter()
+                .map(|(_, p)| serde_json::from_str(p))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
+            let body = serde_json::json!({ "entries": entries });
+            let ack: OutboxAck = hub
+                .send("/v1/sync/outbox", ATTEMPTS, |c, u| c.post(u).json(&body))?
+                .json("the outbox acknowledgement")?;
+            let sent: std::collections::HashSet<&str> =
+                batch.iter().map(|(id, _)| id.as_str()).collect();
+            let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+            let (accepted, duplicates) = self.db.write(|tx| {
+                let mark = |ids: &[Uuid]| -> Result<usize> {
+                    let mut n = 0;
+                    for id in ids {
+                        let id = id.to_string();
+                        if sent.contains(id.as_str()) {
+                            n += tx
+                                .prepare_cached(
+                                    "UPDATE outbox SET acked_ms = ?1 WHERE event_id = ?2 AND acked_ms IS NULL",
+                                )?
+                                .execute(params![now, id])?;
+                        }
+                    }
+                    Ok(n)
+                };
+                Ok((mark(&ack.accepted)?, mark(&ack.duplicates)?))
+            })?;
+            if accepted + duplicates == 0 {
+                return Err(Error::HubAnswer(
+                    "it acknowledged none of the outbox entries sent".into(),
+                ));
+            }
+            s.pushed += accepted;
+            s.duplicates += duplicates;
+        }
+    }
+
+    /// Automerge sync until neither side has anything to say. A session whose exchange is lost
+    /// is started afresh (new session id, fresh state on both sides) rather than resent.
+    fn exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
+        let before = self.replica.replica.heads();
+        let mut session = 0;
+        loop {
+            session += 1;
+            match self.session(hub, s) {
+                Ok(()) => break,
+                Err(e @ (Error::HubUnreachable { .. } | Error::HubFailed { .. }))
+                    if session < SESSIONS =>
+                {
+                    tracing::debug!(error = %e, "sync session lost; starting a new one");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        s.merged = self.replica.replica.changes_after(&before);
+        Ok(())
+    }
+
+    fn session(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
+        let id = self.new_uuid().to_string();
+        let mut state = SyncState::new();
+        for _ in 0..MAX_ROUNDS {
+            let ours = self
+                .replica
+                .replica
+                .generate_sync_message(&mut state)
+                .unwrap_or_default();
+            let answer = hub.send("/v1/sync/automerge", 1, |c, u| {
+                c.post(u)
+                    .header(SYNC_SESSION_HEADER, &id)
+                    .header("content-type", "application/octet-stream")
+                    .body(ours.clone())
+            })?;
+            s.rounds += 1;
+            match answer.status {
+                204 if ours.is_empty() => return Ok(()),
+                204 => {}
+                _ => {
+                    let cause = format!("sync:{id}");
+                    let conflicts = self.write_with_replica(&cause, |tx, replica| {
+                        let report = replica.receive_sync_message(&mut state, &answer.body)?;
+                        if report.heads_changed {
+                            fill_from_replica(tx, replica)?;
+                        }
+                        Ok(report.conflicts.len())
+                    })?;
+                    s.conflicts += conflicts;
+                }
+            }
+        }
+        Err(Error::HubAnswer(format!(
+            "the hub and the till did not agree after {MAX_ROUNDS} sync messages"
+        )))
+    }
+
+    /// The device's feed after the last seq stored, page by page; each page and the new last seq
+    /// in one transaction.
+    fn pull_feed(&mut self, hub: &HubClient, mut after: i64, s: &mut SyncSummary) -> Result<()> {
+        loop {
+            let feed: Feed = hub
+                .send(&format!("/v1/sync/feed?after={after}"), ATTEMPTS, |c, u| {
+                    c.get(u)
+                })?
+                .json("the feed")?;
+            let fresh: Vec<_> = feed.entries.iter().filter(|e| e.seq > after).collect();
+            let last = fresh.iter().map(|e| e.seq).max().unwrap_or(after);
+            let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+            let n = self.db.write(|tx| {
+                let mut n = 0;
+                for e in &fresh {
+                    n += tx
+                        .prepare_cached(
+                            "INSERT INTO hub_feed (seq, kind, at, body, received_ms)
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (seq) DO NOTHING",
+                        )?
+                        .execute(params![e.seq, e.kind, e.at, e.body.to_string(), now])?;
+                }
+                tx.execute("UPDATE sync_state SET feed_after = ?1 WHERE id = 1", [last])?;
+                Ok(n)
+            })?;
+            s.feed_entries += n;
+            if feed.entries.len() < FEED_PAGE || last == after {
+                return Ok(());
+            }
+            after = last;
+        }
+    }
+}
