@@ -139,14 +139,7 @@ impl Ctx<'_> {
             if !checked {
                 continue;
             }
-            let taken: i64 = self
-                .st
-                .pending
-                .iter()
-                .filter(|(p, _)| p == v)
-                .map(|(_, q)| i64::from(q.get()))
-                .sum();
-            let free = self.cached_free(*v) - taken;
+            let free = self.free_after_batch(*v);
             if free < *n {
                 short.push(ShortLine {
                     variant_id: v.0,
@@ -252,7 +245,7 @@ impl Ctx<'_> {
 
     /// The hub's own `free` of a variant (0 when it holds none of it), read from the replica
     /// once per state of the replica (see `State::free_at`).
-    fn cached_free(&mut self, v: VariantId) -> i64 {
+    pub(crate) fn cached_free(&mut self, v: VariantId) -> i64 {
         let heads = self.st.replica.heads();
         if heads != self.st.free_at.0 {
             self.st.free_at = (heads, HashMap::new());

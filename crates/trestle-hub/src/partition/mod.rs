@@ -204,15 +204,20 @@ impl Writer {
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for job in batch {
-                replies.push(run_job(
-                    &tx,
-                    &mut self.state,
-                    &mut published,
-                    &self.metrics,
-                    job,
-                ));
+                let (reply, stored) =
+                    run_job(&tx, &mut self.state, &mut published, &self.metrics, job);
+                replies.push(reply);
+                // A job whose replica change could not be stored fails the whole batch: its
+                // rows must not be committed without the stock change they describe.
+                stored?;
             }
-            store::flush_pending(&tx, &mut self.state, &mut published)?;
+            Ctx {
+                tx: &tx,
+                st: &mut self.state,
+                published: &mut published,
+                metrics: &self.metrics,
+            }
+            .flush_pending()?;
             store::persist_replica(&tx, &mut self.state)?;
             tx.commit()?;
             Ok(())
@@ -253,7 +258,7 @@ fn run_job(
     published: &mut Vec<ShopEvent>,
     metrics: &Metrics,
     job: Job,
-) -> Reply {
+) -> (Reply, Result<()>) {
     let marks = (
         st.pending.len(),
         published.len(),
@@ -262,8 +267,9 @@ fn run_job(
         st.replica.heads(),
     );
     if let Err(e) = exec_cached(tx, "SAVEPOINT job") {
-        let e = HubError::from(e);
-        return Box::new(move |_| drop(e));
+        // The job never ran; dropping it tells its caller the hub could not take it.
+        drop(job);
+        return (Box::new(|_| {}), Err(e.into()));
     }
     let (ok, reply) = {
         let mut ctx = Ctx {
@@ -274,24 +280,25 @@ fn run_job(
         };
         job(&mut ctx)
     };
-    if !ok {
-        let _ = exec_cached(tx, "ROLLBACK TO job").and_then(|_| exec_cached(tx, "RELEASE job"));
+    let stored = if ok {
+        exec_cached(tx, "RELEASE job")
+            .map_err(HubError::from)
+            .and_then(|_| store::persist_replica(tx, st))
+    } else {
         st.pending.truncate(marks.0);
         published.truncate(marks.1);
         st.next_event_seq = marks.2;
         st.next_order = marks.3;
-        if st.replica.heads() != marks.4 {
-            if let Err(e) = store::reload_replica(tx, st) {
-                tracing::error!(error = %e, "reloading the replica after a refused job failed");
-            }
+        let undone = exec_cached(tx, "ROLLBACK TO job")
+            .and_then(|_| exec_cached(tx, "RELEASE job"))
+            .map_err(HubError::from);
+        if undone.is_ok() && st.replica.heads() != marks.4 {
+            store::reload_replica(tx, st)
+        } else {
+            undone.map(|_| ())
         }
-    } else {
-        let _ = exec_cached(tx, "RELEASE job");
-        if let Err(e) = store::persist_replica(tx, st) {
-            tracing::error!(error = %e, "persisting the replica failed");
-        }
-    }
-    reply
+    };
+    (reply, stored)
 }
 
 /// Runs a statement without parameters through the connection's statement cache (the savepoint

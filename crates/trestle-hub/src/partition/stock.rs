@@ -443,7 +443,7 @@ impl Ctx<'_> {
             .filter(|(p, _)| *p == v)
             .map(|(_, q)| i64::from(q.get()))
             .sum();
-        self.st.replica.available(v).unwrap_or(0) - taken
+        self.cached_free(v) - taken
     }
 
     /// `stock.short` (409) unless the hub has `n` free of `v` after this batch's orders.

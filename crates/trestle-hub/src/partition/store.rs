@@ -10,10 +10,12 @@ use serde_json::{json, Value};
 use trestle_core::ids::VariantId;
 use trestle_protocol::ShopEvent;
 use trestle_replica::ids::OrderBatchId;
-use trestle_replica::{Holder, ShopId, ShopReplica};
+use trestle_core::catalog::Policy;
+use trestle_replica::{ConflictKind, Holder, ShopId, ShopReplica};
 use uuid::Uuid;
 
-use super::State;
+use super::sync::NewConflict;
+use super::{Ctx, State};
 use crate::db::{new_id, now_ms, rfc3339};
 use crate::directory::Shop;
 use crate::error::{HubError, Result};
@@ -138,25 +140,45 @@ pub(crate) fn persist_replica(tx: &Transaction<'_>, st: &mut State) -> Result<()
     Ok(())
 }
 
-/// Takes the batch's ship orders from the hub's `free` in one change, then publishes the new
-/// level of every variant the batch touched.
-pub(crate) fn flush_pending(
-    tx: &Transaction<'_>,
-    st: &mut State,
-    published: &mut Vec<ShopEvent>,
-) -> Result<()> {
-    if !st.pending.is_empty() {
-        let lines = std::mem::take(&mut st.pending);
-        // Every line was checked against the hub's free minus the batch's earlier lines, so
-        // this cannot be short; if it were, the whole batch fails and nothing is answered done.
-        st.replica.sell_orders(OrderBatchId(new_id()), &lines)?;
+impl Ctx<'_> {
+    /// Takes the batch's ship orders from the hub's `free` in one change; a made-to-order
+    /// variant taken below zero becomes a conflict (make more, or tell the customer); then
+    /// publishes the new level of every variant the batch touched.
+    pub(crate) fn flush_pending(&mut self) -> Result<()> {
+        if !self.st.pending.is_empty() {
+            let lines = std::mem::take(&mut self.st.pending);
+            // Every line was checked against the hub's free minus the batch's earlier lines, so
+            // this cannot be short; if it were, the whole batch fails and nothing is answered.
+            self.st.replica.sell_orders(OrderBatchId(new_id()), &lines)?;
+            let variants: BTreeSet<VariantId> = lines.iter().map(|(v, _)| *v).collect();
+            for v in variants {
+                let free = self.cached_free(v);
+                let Some(f) = self.st.catalog.get(&v) else {
+                    continue;
+                };
+                if free < 0 && f.track_inventory && f.policy == Policy::Continue {
+                    let title = f.title.clone();
+                    self.record_conflict(NewConflict {
+                        kind: ConflictKind::MadeToOrderShort.code().to_string(),
+                        variant: Some(v.0),
+                        holder: Some(Holder::Hub.to_string()),
+                        facts: json!({
+                            "title": title, "free": free,
+                            "what_happened": "online orders of a made-to-order item went beyond the stock online",
+                        }),
+                        resolutions: vec!["make_more".into(), "contact_customer".into()],
+                        fingerprint: format!("{}:{v}:{}", ConflictKind::MadeToOrderShort.code(), Holder::Hub),
+                    })?;
+                }
+            }
+        }
+        let touched = std::mem::take(&mut self.st.touched);
+        for v in touched {
+            let data = level_json(self.st, v)?;
+            publish(self.tx, self.st, self.published, "inventory.updated", data)?;
+        }
+        Ok(())
     }
-    let touched = std::mem::take(&mut st.touched);
-    for v in touched {
-        let data = level_json(st, v)?;
-        publish(tx, st, published, "inventory.updated", data)?;
-    }
-    Ok(())
 }
 
 /// A variant's levels as the live stream and webhooks show them.

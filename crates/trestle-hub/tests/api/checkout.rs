@@ -272,3 +272,32 @@ async fn a_burst_of_checkouts_is_committed_in_one_transaction() {
     );
     assert_eq!(hub.available(&print).await, 50 - 100);
 }
+
+#[tokio::test]
+async fn an_online_made_to_order_shortfall_is_a_conflict_to_resolve() {
+    let hub = Hub::start().await;
+    hub.import_kalima().await;
+    let print = hub.variant(PRINT_CONTINUE).await;
+    hub.checkout(&hub.admin, "m1", ship(&print, 30)).await;
+    assert_eq!(
+        hub.get("/v1/conflicts", &hub.admin).await.body["conflicts"],
+        json!([])
+    );
+    hub.checkout(&hub.admin, "m2", ship(&print, 30)).await;
+    hub.checkout(&hub.admin, "m3", ship(&print, 5)).await;
+    let c = hub.get("/v1/conflicts?status=open", &hub.admin).await;
+    let list = c.body["conflicts"].as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "one open conflict, kept up to date: {}",
+        c.body
+    );
+    assert_eq!(list[0]["kind"], "conflict.made_to_order_short");
+    assert_eq!(list[0]["holder"], "hub");
+    assert_eq!(list[0]["facts"]["free"], -15);
+    assert_eq!(
+        list[0]["resolutions"],
+        json!(["make_more", "contact_customer"])
+    );
+}
