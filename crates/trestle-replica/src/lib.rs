@@ -34,6 +34,7 @@ pub mod invariants;
 pub mod ops;
 pub mod replica;
 pub mod schema;
+mod sync_guard;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
 pub use error::{Error, Result};

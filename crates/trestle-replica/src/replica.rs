@@ -283,6 +283,7 @@ impl ShopReplica {
         let message = sync::Message::decode(message).map_err(|e| Error::Unreadable {
             reason: e.to_string(),
         })?;
+        crate::sync_guard::check(&message)?;
         let before = self.doc.get_heads();
         let outcome = guarded(|| self.doc.sync().receive_sync_message(state, message));
         self.after_merge(before, outcome, None)
