@@ -186,17 +186,7 @@ impl Directory {
                 now_ms()
             ],
         )?;
-        let scopes: Vec<String> = ALL_SCOPES.iter().map(|s| s.to_string()).collect();
-        let (secret, _) = insert_token(
-            &tx,
-            shop.id,
-            TokenKind::Admin,
-            &scopes,
-            Some("admin"),
-            None,
-            None,
-            ADMIN_TTL_MS,
-        )?;
+        let secret = insert_admin_token(&tx, shop.id)?;
         tx.commit()?;
         Ok((shop, secret))
     }
@@ -540,17 +530,7 @@ impl Directory {
         if n == 0 {
             return Err(HubError::not_found("shop", shop));
         }
-        let scopes: Vec<String> = ALL_SCOPES.iter().map(|s| s.to_string()).collect();
-        let (secret, _) = insert_token(
-            &tx,
-            shop,
-            TokenKind::Admin,
-            &scopes,
-            Some("admin"),
-            None,
-            None,
-            ADMIN_TTL_MS,
-        )?;
+        let secret = insert_admin_token(&tx, shop)?;
         tx.commit()?;
         Ok(secret)
     }
@@ -610,6 +590,23 @@ fn ttl_ms(asked: Option<u64>, default: i64, max: i64) -> Result<i64> {
             format!("ttl_seconds must be from 1 to {}", max / 1000),
         )),
     }
+}
+
+/// A new admin token (every scope, one year) for `shop`; returns its secret.
+fn insert_admin_token(tx: &rusqlite::Transaction<'_>, shop: Uuid) -> Result<String> {
+    let scopes: Vec<String> = ALL_SCOPES.iter().map(|s| s.to_string()).collect();
+    let kind = TokenKind::Admin;
+    let (secret, _) = insert_token(
+        tx,
+        shop,
+        kind,
+        &scopes,
+        Some("admin"),
+        None,
+        None,
+        ADMIN_TTL_MS,
+    )?;
+    Ok(secret)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -220,28 +220,18 @@ impl Ctx<'_> {
 
     /// The shop's log after `seq` (at most `limit` events), for a live-stream client resuming.
     pub fn log_after(&mut self, seq: i64, limit: i64) -> Result<Vec<trestle_protocol::ShopEvent>> {
-        let mut st = self.tx.prepare_cached(
-            "SELECT seq, topic, at, data FROM shop_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![seq, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, topic, at, data) = row?;
-            out.push(trestle_protocol::ShopEvent {
+        let sql =
+            "SELECT seq, topic, at, data FROM shop_events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+        let rows = log_rows(self.tx, sql, params![seq, limit])?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, topic, at, data)| trestle_protocol::ShopEvent {
                 seq,
                 topic,
-                at: rfc3339(at),
-                data: serde_json::from_str(&data)?,
-            });
-        }
-        Ok(out)
+                at,
+                data,
+            })
+            .collect())
     }
 
     fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
@@ -256,29 +246,18 @@ impl Ctx<'_> {
 
     /// The device's feed after `after` (at most 500 entries).
     pub fn feed(&mut self, device: Uuid, after: i64) -> Result<(Vec<FeedEntry>, i64)> {
-        let mut st = self.tx.prepare_cached(
-            "SELECT seq, kind, at, body FROM device_feed WHERE device_id = ?1 AND seq > ?2
-             ORDER BY seq LIMIT 500",
-        )?;
-        let rows = st.query_map(params![device.to_string(), after], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, kind, at, body) = row?;
-            out.push(FeedEntry {
+        let sql = "SELECT seq, kind, at, body FROM device_feed WHERE device_id = ?1 AND seq > ?2
+                   ORDER BY seq LIMIT 500";
+        let rows = log_rows(self.tx, sql, params![device.to_string(), after])?;
+        let out: Vec<FeedEntry> = rows
+            .into_iter()
+            .map(|(seq, kind, at, body)| FeedEntry {
                 seq,
                 kind,
-                at: rfc3339(at),
-                body: serde_json::from_str(&body)?,
-            });
-        }
-        drop(st);
+                at,
+                body,
+            })
+            .collect();
         let next = out.last().map_or(after, |e| e.seq);
         self.mark_synced(device, Some(next))?;
         Ok((out, next))
@@ -433,4 +412,27 @@ impl Ctx<'_> {
         )?;
         Ok(rec)
     }
+}
+
+/// Rows of a log table (`shop_events`, `device_feed`): seq, kind, time and JSON body.
+fn log_rows(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<(i64, String, String, Value)>> {
+    let mut st = tx.prepare_cached(sql)?;
+    let rows = st.query_map(params, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, kind, at, body) = row?;
+        out.push((seq, kind, rfc3339(at), serde_json::from_str(&body)?));
+    }
+    Ok(out)
 }
