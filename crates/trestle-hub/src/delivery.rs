@@ -47,7 +47,12 @@ pub fn verify(secret: &str, header: &str, body: &str, now_s: i64, tolerance_s: i
     let (Some(t), Some(v1)) = (t, v1) else {
         return false;
     };
-    if (now_s - t).abs() > tolerance_s {
+    // Checked: a `t` near i64::MIN or MAX (from the header) would overflow the subtraction.
+    if now_s
+        .checked_sub(t)
+        .and_then(i64::checked_abs)
+        .is_none_or(|d| d > tolerance_s)
+    {
         return false;
     }
     let Ok(given) = hex::decode(v1) else {
@@ -165,5 +170,19 @@ mod tests {
             300
         ));
         assert!(!verify("s3cret-s3cret-s3cret", "garbage", "{}", 0, 300));
+    }
+
+    #[test]
+    fn a_time_at_the_ends_of_i64_is_refused_not_overflowed() {
+        let h = format!("t={},v1=00", i64::MIN);
+        assert!(!verify(
+            "s3cret-s3cret-s3cret",
+            &h,
+            "{}",
+            1_700_000_000,
+            300
+        ));
+        let h = format!("t={},v1=00", i64::MAX);
+        assert!(!verify("s3cret-s3cret-s3cret", &h, "{}", -1, 300));
     }
 }
