@@ -20,6 +20,8 @@ pub mod delivery;
 pub mod directory;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod metrics;
 pub mod partition;
 pub mod routes;
