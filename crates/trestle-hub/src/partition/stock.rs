@@ -152,11 +152,28 @@ impl Ctx<'_> {
     }
 
     pub fn inventory(&mut self, variant: Option<Uuid>) -> Result<Vec<InventoryLevel>> {
-        let mut out = Vec::new();
-        for l in self.st.replica.levels()? {
-            if variant.is_some_and(|v| v != l.variant.0) {
-                continue;
+        // One variant: read only its counters (not every variant's).
+        let levels = match variant {
+            Some(v) => {
+                let id = trestle_core::ids::VariantId(v);
+                let holders = self.st.replica.stock_of(id)?;
+                if !self.st.catalog.contains_key(&id) {
+                    return Err(HubError::not_found("variant", v));
+                }
+                vec![trestle_replica::VariantLevel {
+                    variant: id,
+                    on_hand: holders.iter().map(|l| l.free + l.held).sum(),
+                    available: holders
+                        .iter()
+                        .find(|l| l.holder == Holder::Hub)
+                        .map_or(0, |l| l.free),
+                    holders,
+                }]
             }
+            None => self.st.replica.levels()?,
+        };
+        let mut out = Vec::new();
+        for l in levels {
             let f = self.st.catalog.get(&l.variant);
             out.push(InventoryLevel {
                 variant_id: l.variant.0,
@@ -175,11 +192,6 @@ impl Ctx<'_> {
                     })
                     .collect(),
             });
-        }
-        if let Some(v) = variant {
-            if out.is_empty() {
-                return Err(HubError::not_found("variant", v));
-            }
         }
         Ok(out)
     }
