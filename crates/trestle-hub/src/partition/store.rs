@@ -7,10 +7,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{json, Value};
+use trestle_core::catalog::Policy;
 use trestle_core::ids::VariantId;
 use trestle_protocol::ShopEvent;
 use trestle_replica::ids::OrderBatchId;
-use trestle_core::catalog::Policy;
 use trestle_replica::{ConflictKind, Holder, ShopId, ShopReplica};
 use uuid::Uuid;
 
@@ -149,7 +149,9 @@ impl Ctx<'_> {
             let lines = std::mem::take(&mut self.st.pending);
             // Every line was checked against the hub's free minus the batch's earlier lines, so
             // this cannot be short; if it were, the whole batch fails and nothing is answered.
-            self.st.replica.sell_orders(OrderBatchId(new_id()), &lines)?;
+            self.st
+                .replica
+                .sell_orders(OrderBatchId(new_id()), &lines)?;
             let variants: BTreeSet<VariantId> = lines.iter().map(|(v, _)| *v).collect();
             for v in variants {
                 let free = self.cached_free(v);
