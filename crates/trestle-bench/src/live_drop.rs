@@ -44,6 +44,8 @@ pub struct Options {
     pub checkouts: u64,
     /// Shop B's steady checkouts per second (alone, then during the drop).
     pub b_rate: u64,
+    /// The drop's arrival rate across all buyers, per second; 0 = as fast as answered.
+    pub a_rate: u64,
     /// Shop B's checkouts measured alone before the dr.
     pub b_idle: u64,
     /// Worker threads of the hub's runtime and of the load's runtime.
@@ -60,6 +62,7 @@ impl Options {
             units: 20,
             checkouts: 600,
             b_rate: 100,
+            a_rate: 0,
             b_idle: 50,
             hub_threads: 2,
             load_threads: 2,
@@ -73,6 +76,8 @@ impl Options {
 pub struct Report {
     pub dir: String,
     pub buyers: usize,
+    /// The drop's paced arrival rate (0: unpaced).
+    pub a_rate: u64,
     pub units: i64,
     pub hub_threads: usize,
     pub load_threads: usize,
@@ -340,7 +345,7 @@ async fn drive(
         let (a, tee, done, min_seen) = (a.clone(), tee.clone(), done.clone(), min_seen.clone());
         tokio::spawn(async move { watch(&a, &tee, &done, &min_seen).await })
     };
-    let dr = buyers(&a, a_body, o.buyers, o.checkouts).await;
+    let dr = buyers(&a, a_body, o.buyers, o.checkouts, o.a_rate).await;
     done.store(true, Relaxed);
     let (b_drop, b_drop_errors) = b_task.await??;
     let level_samples = watch_task.await??;
@@ -389,6 +394,7 @@ async fn drive(
     Ok(Report {
         dir: String::new(),
         buyers: o.buyers,
+        a_rate: o.a_rate,
         units: o.units,
         hub_threads: o.hub_threads,
         load_threads: o.load_threads,
@@ -431,7 +437,13 @@ struct DropRun {
 
 /// `n` buyers take attempts from one counter until `total` have been made; each opens its
 /// connection first (a GET) and all start together.
-async fn buyers(a: &Shop, body: &'static [u8], n: usize, total: u64) -> Result<DropRun> {
+async fn buyers(a: &Shop, body: &'static [u8], n: usize, total: u64, rate: u64) -> Result<DropRun> {
+    // Paced: each buyer sends one checkout every n/rate s (arrivals as in a real drop, where
+    // people click at their own pace); unpaced: each sends the next as soon as it is answered.
+    let period = (rate > 0).then(|| {
+        let per_buyer = (rate / u64::try_from(n.max(1)).unwrap_or(1)).max(1);
+        Duration::from_nanos(1_000_000_000 / per_buyer)
+    });
     let next = Arc::new(AtomicU64::new(0));
     let start = Arc::new(tokio::sync::Barrier::new(n + 1));
     let mut tasks = Vec::with_capacity(n);
@@ -442,7 +454,15 @@ async fn buyers(a: &Shop, body: &'static [u8], n: usize, total: u64) -> Result<D
             start.wait().await;
             warm?;
             let mut out = Vec::new();
+            let mut tick = period.map(|p| {
+                let mut t = tokio::time::interval(p);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
             loop {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
                 let i = next.fetch_add(1, Relaxed);
                 if i >= total {
                     break;

@@ -57,6 +57,10 @@ struct LiveDropArgs {
     /// Shop B's steady checkouts per second
     #[arg(long, default_value_t = 200)]
     b_rate: u64,
+    /// The drop's arrival rate, in checkouts per second across all buyers (0: every buyer as
+    /// fast as the hub answers)
+    #[arg(long, default_value_t = 0)]
+    a_rate: u64,
     /// Shop B's checkouts measured alone, before the drop
     #[arg(long, default_value_t = 2_000)]
     b_idle: u64,
@@ -169,6 +173,7 @@ fn main() -> Result<()> {
                     units: a.units,
                     checkouts: a.checkouts,
                     b_rate: a.b_rate,
+                    a_rate: a.a_rate,
                     b_idle: a.b_idle,
                     hub_threads: a.hub_threads,
                     load_threads: a.load_threads,
@@ -200,12 +205,17 @@ fn main() -> Result<()> {
 
 fn print_live_drop(r: &live_drop::Report) {
     println!(
-        "live-drop: {} buyers racing for {} units of \"{}\" on shop A ({} attempts); shop B: \
+        "live-drop: {} buyers racing for {} units of \"{}\" on shop A ({} attempts, {}); shop B: \
          {} checkouts/s of \"{}\"",
         r.buyers,
         r.units,
         live_drop::DROP_VARIANT,
         r.answered + r.errors,
+        if r.a_rate == 0 {
+            "each buyer as fast as answered".to_string()
+        } else {
+            format!("arriving at {}/s in all", r.a_rate)
+        },
         r.b_rate,
         live_drop::STEADY_VARIANT
     );
