@@ -246,7 +246,8 @@ async fn a_burst_of_checkouts_is_committed_in_one_transaction() {
     let print = hub.variant(PRINT_CONTINUE).await;
     let (b0, j0) = commits(&hub).await;
     // While the writer is busy, 100 checkouts queue up; they are then taken together.
-    let held = hub.hold_writer(300);
+    // Long enough for all 100 to arrive even on a loaded machine.
+    let held = hub.hold_writer(1500);
     let mut tasks = Vec::new();
     for i in 0..100 {
         let (hub, print) = (hub.clone(), print.clone());
