@@ -312,15 +312,15 @@ impl Ctx<'_> {
                 now_ms()
             ],
         )?;
-        let rec = self.conflict(id)?;
-        store::publish(
-            self.tx,
-            self.st,
-            self.published,
-            "conflict.detected",
-            json!(rec),
-        )?;
+        self.publish_conflict(id, "conflict.detected")?;
         Ok(id)
+    }
+
+    /// Publishes a conflict's current record under `topic`; returns the record.
+    fn publish_conflict(&mut self, id: Uuid, topic: &str) -> Result<ConflictRecord> {
+        let rec = self.conflict(id)?;
+        store::publish(self.tx, self.st, self.published, topic, json!(rec))?;
+        Ok(rec)
     }
 
     pub fn conflicts(&mut self, status: Option<&str>) -> Result<Vec<ConflictRecord>> {
@@ -402,14 +402,7 @@ impl Ctx<'_> {
             "UPDATE conflicts SET status = 'resolved', resolution = ?1, note = ?2, resolved_at = ?3 WHERE id = ?4",
             params![resolution, note, now_ms(), id.to_string()],
         )?;
-        let rec = self.conflict(id)?;
-        store::publish(
-            self.tx,
-            self.st,
-            self.published,
-            "conflict.resolved",
-            json!(rec),
-        )?;
+        let rec = self.publish_conflict(id, "conflict.resolved")?;
         Ok(rec)
     }
 }

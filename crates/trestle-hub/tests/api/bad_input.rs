@@ -18,16 +18,8 @@ async fn raw(hub: &Hub, method: &str, path: &str, ctype: Option<&str>, body: Vec
         .header("idempotency-key", "bad-1")
         .body(body)
         .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    Res {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        headers,
-    }
+        .await;
+    Res::read(r.unwrap()).await
 }
 
 /// (method, path, content type, body, status wanted, code wanted).

@@ -30,6 +30,18 @@ pub struct Res {
 }
 
 impl Res {
+    /// Status, headers and JSON body (Null when empty or not JSON) of a response.
+    pub async fn read(r: reqwest::Response) -> Res {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        Res {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
     /// The `error.code` of an error body.
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
@@ -170,15 +182,7 @@ impl Hub {
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        Res {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
-        }
+        Res::read(rb.send().await.unwrap()).await
     }
 
     /// The Prometheus text of `/metrics`.
