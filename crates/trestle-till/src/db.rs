@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sync.sql",
         include_str!("../../../migrations/till/0003_sync.sql"),
     ),
+    (
+        "0006_pickups.sql",
+        include_str!("../../../migrations/till/0006_pickups.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -70,6 +70,18 @@ pub enum Error {
     HubRefused { code: String, message: String },
     #[error("the hub's answer could not be understood ({0})")]
     HubAnswer(String),
+    #[error(
+        "no pickup matches {0:?}; check the code, or search by the customer's name, email or phone"
+    )]
+    PickupNotFound(String),
+    #[error("{count} pickups match {query:?} ({examples}); use the pickup code")]
+    PickupAmbiguous {
+        query: String,
+        count: usize,
+        examples: String,
+    },
+    #[error("{0}")]
+    Pickup(String),
     #[error("the till's hub credentials in {} cannot be used ({reason}); pair the till again", .path.display())]
     Credentials { path: PathBuf, reason: String },
 }
@@ -144,6 +156,9 @@ impl Error {
             Error::HubRefused { .. } => "sync.refused",
             Error::HubAnswer(_) => "sync.bad_answer",
             Error::Credentials { .. } => "sync.credentials",
+            Error::PickupNotFound(_) => "pickup.not_found",
+            Error::PickupAmbiguous { .. } => "pickup.ambiguous",
+            Error::Pickup(_) => "pickup.refused",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod db;
 pub mod error;
 pub mod ledger;
+pub mod pickups;
 pub mod queries;
 pub mod replica;
 pub mod returns;

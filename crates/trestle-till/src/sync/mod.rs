@@ -52,6 +52,8 @@ pub struct SyncSummary {
     pub conflicts: usize,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
+    /// What this till decided about its pickups after the feed.
+    pub pickups: crate::pickups::reconcile::PickupsReconciled,
 }
 
 impl Till {
@@ -67,6 +69,15 @@ impl Till {
         self.push_outbox(&hub, &mut s)?;
         self.exchange(&hub, &mut s)?;
         self.pull_feed(&hub, link.feed_after, &mut s)?;
+        // Pickups this till decides on (cancellation requests, other tills' hand-overs,
+        // expiries); what it decided reaches the hub in the same pass.
+        let heads = self.replica.replica.heads();
+        s.pickups = self.reconcile_pickups(&hub)?;
+        if self.replica.replica.heads() != heads {
+            let merged = s.merged;
+            self.exchange(&hub, &mut s)?;
+            s.merged += merged;
+        }
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| {
             tx.execute(

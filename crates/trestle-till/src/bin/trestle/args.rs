@@ -57,6 +57,9 @@ pub enum Command {
     Pair(PairArgs),
     /// One sync pass with the paired hub: outbox, shop document, feed
     Sync,
+    /// Pickup reservations: list, find, hand over, create, cancel
+    #[command(subcommand)]
+    Reservations(crate::pickups::ReservationsCmd),
 }
 
 #[derive(Debug, Args)]

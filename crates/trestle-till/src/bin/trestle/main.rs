@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod args;
+mod pickups;
 mod render;
 
 use std::path::PathBuf;
@@ -130,5 +131,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Outbox(a) => args::outbox(&dir, a, json),
         Command::Pair(a) => args::pair(&dir, a, json),
         Command::Sync => args::sync(&dir, json),
+        Command::Reservations(c) => pickups::run(&dir, c, json),
     }
 }
