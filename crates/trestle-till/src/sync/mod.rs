@@ -9,8 +9,10 @@
 //! the last seq stored. So a pass that fails part-way keeps what was confirmed and the next pass
 //! finishes the rest.
 
+pub mod agent;
 pub mod client;
 pub mod pair;
+pub mod stream;
 
 use rusqlite::params;
 use serde::Serialize;
@@ -24,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::till::Till;
 use client::{HubClient, ATTEMPTS};
 
+pub use agent::{AgentOptions, Connectivity, SyncAgent, SyncStatus};
 pub use pair::{Credentials, HubLink, PairSummary, CREDENTIALS_FILE};
 
 /// The most rounds of one Automerge session before the pass gives up (a settled exchange takes
@@ -59,6 +62,8 @@ impl Till {
     /// `sync.hub_unreachable` having changed nothing.
     pub fn sync(&mut self) -> Result<SyncSummary> {
         let (link, creds) = self.credentials()?;
+        // What the app's connection committed since (a sale a moment ago) goes in this pass.
+        self.refresh()?;
         let hub = HubClient::new(&link.hub_url, Some(creds.device_token))?;
         let mut s = SyncSummary {
             hub_url: link.hub_url.clone(),
