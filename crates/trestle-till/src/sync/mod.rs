@@ -11,6 +11,8 @@
 
 pub mod agent;
 pub mod client;
+pub mod conflicts;
+pub mod feed;
 pub mod pair;
 pub mod stream;
 
@@ -27,6 +29,8 @@ use crate::till::Till;
 use client::{HubClient, ATTEMPTS};
 
 pub use agent::{AgentOptions, Connectivity, SyncAgent, SyncStatus};
+pub use conflicts::ConflictItem;
+pub use feed::FeedItem;
 pub use pair::{Credentials, HubLink, PairSummary, CREDENTIALS_FILE};
 
 /// The most rounds of one Automerge session before the pass gives up (a settled exchange takes
@@ -53,6 +57,10 @@ pub struct SyncSummary {
     pub feed_entries: usize,
     /// Stock conflicts the merges revealed (see `trestle audit`).
     pub conflicts: usize,
+    /// Feed entries acted on (stock given back, pickups cancelled, the rest noted).
+    pub feed_applied: usize,
+    /// Conflicts open at the hub for this shop after the pass (`trestle conflicts`).
+    pub open_conflicts: i64,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
 }
@@ -72,6 +80,15 @@ impl Till {
         self.push_outbox(&hub, &mut s)?;
         self.exchange(&hub, &mut s)?;
         self.pull_feed(&hub, link.feed_after, &mut s)?;
+        let applied = self.apply_feed()?;
+        s.feed_applied = applied.entries;
+        if applied.changed > 0 {
+            // What the feed made this till do (stock given back, a pickup cancelled) goes now.
+            let merged = s.merged;
+            self.exchange(&hub, &mut s)?;
+            s.merged += merged;
+        }
+        s.open_conflicts = self.fetch_conflicts(&hub)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| {
             tx.execute(

@@ -211,3 +211,61 @@ pub fn sell(till: &Cli, lines: &[(&str, u32)]) -> Value {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     till.json(&args)
 }
+
+impl Hub {
+    /// `POST /v1/checkout` as the admin with `key` as its idempotency key.
+    pub fn checkout(&self, key: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/checkout", self.url))
+            .bearer_auth(&self.admin)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// An open market event with `till` assigned; returns its id.
+    pub fn open_event(&self, till: &str) -> String {
+        let (s, e) = self.call(
+            "POST",
+            "/v1/events",
+            Some(
+                json!({ "name": "Winter Makers Fair", "place": "Corn Exchange",
+                "starts": "2026-12-05T09:00:00Z", "ends": "2026-12-05T17:00:00Z" }),
+            ),
+        );
+        assert_eq!(s, 201, "{e}");
+        let id = e["id"].as_str().unwrap().to_string();
+        let (s, b) = self.call(
+            "POST",
+            &format!("/v1/events/{id}/tills"),
+            Some(json!({ "till_id": till })),
+        );
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = self.call("POST", &format!("/v1/events/{id}/open"), None);
+        assert_eq!(s, 200, "{b}");
+        id
+    }
+
+    /// The ids of the catalog's tracked variants of `policy`, cheapest first.
+    pub fn tracked(&self, policy: &str) -> Vec<String> {
+        let (_, cat) = self.call("GET", "/v1/catalog", None);
+        let mut v: Vec<(i64, String)> = cat["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["policy"] == policy && v["track_inventory"] == true)
+            .map(|v| {
+                (
+                    v["price_minor"].as_i64().unwrap(),
+                    v["variant_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+}
