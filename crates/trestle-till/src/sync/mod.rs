@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod client;
 pub mod conflicts;
+mod epoch;
 pub mod feed;
 pub mod pair;
 pub mod stream;
@@ -19,7 +20,7 @@ pub mod stream;
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
-use trestle_protocol::{Feed, OutboxAck, MAX_OUTBOX_BATCH, SYNC_SESSION_HEADER};
+use trestle_protocol::{Feed, OutboxAck, EPOCH_HEADER, MAX_OUTBOX_BATCH, SYNC_SESSION_HEADER};
 use trestle_replica::SyncState;
 use uuid::Uuid;
 
@@ -63,6 +64,8 @@ pub struct SyncSummary {
     pub open_conflicts: i64,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
+    /// The hub's new epoch of the shop document this pass moved the till to, if it did.
+    pub epoch: Option<u64>,
 }
 
 impl Till {
@@ -168,12 +171,21 @@ impl Till {
     /// Automerge sync until neither side has anything to say. A session whose exchange is lost
     /// is started afresh (new session id, fresh state on both sides) rather than resent.
     fn exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
-        let before = self.replica.replica.heads();
+        let mut before = self.replica.replica.heads();
         let mut session = 0;
+        let mut adopted = false;
         loop {
             session += 1;
             match self.session(hub, s) {
                 Ok(()) => break,
+                // The hub started a new epoch: move to it (once a pass), then sync in it.
+                Err(Error::HubRefused { code, .. }) if code == "sync.new_epoch" && !adopted => {
+                    adopted = true;
+                    session -= 1;
+                    let epoch = self.adopt_hub_epoch(hub)?;
+                    s.epoch = Some(epoch);
+                    before = self.replica.replica.heads();
+                }
                 Err(e @ (Error::HubUnreachable { .. } | Error::HubFailed { .. }))
                     if session < SESSIONS =>
                 {
@@ -188,6 +200,7 @@ impl Till {
 
     fn session(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
         let id = self.new_uuid().to_string();
+        let epoch = self.replica.replica.epoch();
         let mut state = SyncState::new();
         for _ in 0..MAX_ROUNDS {
             let ours = self
@@ -198,6 +211,7 @@ impl Till {
             let answer = hub.send("/v1/sync/automerge", 1, |c, u| {
                 c.post(u)
                     .header(SYNC_SESSION_HEADER, &id)
+                    .header(EPOCH_HEADER, epoch.to_string())
                     .header("content-type", "application/octet-stream")
                     .body(ours.clone())
             })?;
