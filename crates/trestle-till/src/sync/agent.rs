@@ -325,6 +325,9 @@ fn passes(shared: &Shared, mut till: Till, opts: &AgentOptions) {
             g.status.syncing = true;
         }
         shared.update(|_| {});
+        // Read before the pass: a sale committed while it runs moves the version again, so the
+        // loop passes once more rather than missing it until the timer.
+        seen_version = data_version(&till);
         let outcome = till.sync();
         let after = shared.stream_after();
         if after != stored_after && till.store_stream_after(after).is_ok() {
@@ -332,7 +335,6 @@ fn passes(shared: &Shared, mut till: Till, opts: &AgentOptions) {
         }
         let pending = till.pending_outbox().ok();
         let conflicts = till.open_conflicts().ok();
-        seen_version = data_version(&till);
         match outcome {
             Ok(summary) => {
                 failures = 0;
