@@ -25,19 +25,7 @@ fn tills_adopt_the_hubs_new_epoch_and_late_sales_are_carried_once() {
     hub.import_kalima();
     let tee = hub.variant(TEE);
     let print = hub.variant(PRINT);
-    let t1 = Cli::gbp();
-    let mut init2 = GBP_INIT.to_vec();
-    let last = init2.len() - 1;
-    init2[last] = "Stall 2";
-    let t2 = Cli::init_with(&init2);
-    let id1 = pair(&t1, &hub, "Stall 1")["till_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let id2 = pair(&t2, &hub, "Stall 2")["till_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (t1, id1, t2, id2) = two_paired_tills(&hub);
     hub.allocate(&id1, &[(&tee, 2), (&print, 3)]);
     hub.allocate(&id2, &[(&tee, 2), (&print, 3)]);
     t1.json(&["sync"]);

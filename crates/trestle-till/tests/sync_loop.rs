@@ -74,19 +74,7 @@ fn a_sale_at_one_till_reaches_the_other_through_the_live_stream_and_offline_is_s
     let mut hub = Hub::start();
     hub.import_kalima();
     let tee = hub.variant(TEE);
-    let t1 = Cli::gbp();
-    let mut init2 = GBP_INIT.to_vec();
-    let last = init2.len() - 1;
-    init2[last] = "Stall 2";
-    let t2 = Cli::init_with(&init2);
-    let id1 = pair(&t1, &hub, "Stall 1")["till_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let id2 = pair(&t2, &hub, "Stall 2")["till_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (t1, id1, t2, id2) = two_paired_tills(&hub);
     // The export has 5 of these T-shirts: 3 to till 1, 2 to till 2.
     hub.allocate(&id1, &[(&tee, 3)]);
     hub.allocate(&id2, &[(&tee, 2)]);

@@ -13,22 +13,13 @@ use super::client::{HubClient, ATTEMPTS};
 use crate::error::{Error, Result};
 use crate::till::Till;
 
-/// A conflict as the till shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A conflict as the till shows it: the hub's record, and the variant's title when the till
+/// knows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConflictItem {
-    pub id: String,
-    pub kind: String,
-    pub variant_id: Option<String>,
-    /// The variant's title when the till knows it.
+    #[serde(flatten)]
+    pub record: ConflictRecord,
     pub title: Option<String>,
-    pub holder: Option<String>,
-    pub facts: Value,
-    pub resolutions: Vec<String>,
-    pub status: String,
-    pub resolution: Option<String>,
-    pub note: Option<String>,
-    pub detected_at: String,
-    pub resolved_at: Option<String>,
 }
 
 impl Till {
@@ -57,19 +48,23 @@ impl Till {
         )?;
         let rows = st
             .query_map([i64::from(all)], |r| {
+                let uuid = |s: Option<String>| s.and_then(|s| uuid::Uuid::parse_str(&s).ok());
                 Ok(ConflictItem {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    variant_id: r.get(2)?,
+                    record: ConflictRecord {
+                        id: uuid(r.get(0)?).unwrap_or_default(),
+                        kind: r.get(1)?,
+                        variant_id: uuid(r.get(2)?),
+                        holder: r.get(4)?,
+                        facts: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
+                        resolutions: serde_json::from_str(&r.get::<_, String>(6)?)
+                            .unwrap_or_default(),
+                        status: r.get(7)?,
+                        resolution: r.get(8)?,
+                        note: r.get(9)?,
+                        detected_at: r.get(10)?,
+                        resolved_at: r.get(11)?,
+                    },
                     title: r.get(3)?,
-                    holder: r.get(4)?,
-                    facts: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
-                    resolutions: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-                    status: r.get(7)?,
-                    resolution: r.get(8)?,
-                    note: r.get(9)?,
-                    detected_at: r.get(10)?,
-                    resolved_at: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -86,10 +81,11 @@ impl Till {
         choice: &str,
         note: Option<&str>,
     ) -> Result<ConflictItem> {
-        let c = self.find_conflict(id)?;
+        let c = self.find_conflict(id)?.record;
+        let cid = c.id.to_string();
         if c.status != "open" {
             return Err(Error::ConflictResolved {
-                id: short(&c.id),
+                id: short(&cid),
                 resolution: c.resolution.unwrap_or_default(),
             });
         }
@@ -118,7 +114,7 @@ impl Till {
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| store(tx, &rec, now))?;
         tracing::info!(conflict = %c.id, resolution = choice, "conflict resolved");
-        self.find_conflict(&c.id)
+        self.find_conflict(&cid)
     }
 
     fn find_conflict(&self, id: &str) -> Result<ConflictItem> {
@@ -141,7 +137,7 @@ impl Till {
             [one] => self
                 .conflicts(true)?
                 .into_iter()
-                .find(|c| &c.id == one)
+                .find(|c| c.record.id.to_string() == *one)
                 .ok_or_else(not_found),
             [] => Err(not_found()),
             _ => Err(Error::InvalidInput(format!(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use trestle_hub::directory::Directory;
 use trestle_hub::{Application, Config};
 
-use crate::common::Cli;
+use crate::common::{Cli, GBP_INIT};
 
 pub const KALIMA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -268,4 +268,17 @@ impl Hub {
         v.sort();
         v.into_iter().map(|(_, id)| id).collect()
     }
+}
+
+/// Two new tills, "Stall 1" and "Stall 2", paired with `hub`: (till 1, its id, till 2, its id).
+pub fn two_paired_tills(hub: &Hub) -> (Cli, String, Cli, String) {
+    let t1 = Cli::gbp();
+    let mut init2 = GBP_INIT.to_vec();
+    let last = init2.len() - 1;
+    init2[last] = "Stall 2";
+    let t2 = Cli::init_with(&init2);
+    let id = |v: Value| v["till_id"].as_str().unwrap().to_string();
+    let id1 = id(pair(&t1, hub, "Stall 1"));
+    let id2 = id(pair(&t2, hub, "Stall 2"));
+    (t1, id1, t2, id2)
 }

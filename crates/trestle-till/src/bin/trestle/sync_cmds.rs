@@ -170,9 +170,10 @@ pub fn conflicts(dir: &Path, a: ConflictsArgs, json: bool) -> Result<(), Error> 
 }
 
 /// One conflict on one line: id, status, what, about what, the facts, the choices.
-pub fn conflict_line(c: &ConflictItem) -> String {
+pub fn conflict_line(item: &ConflictItem) -> String {
+    let c = &item.record;
     let what = c.kind.trim_start_matches("conflict.").replace('_', " ");
-    let about = c
+    let about = item
         .title
         .clone()
         .or_else(|| {
@@ -201,7 +202,7 @@ pub fn conflict_line(c: &ConflictItem) -> String {
             facts.push(format!("{}: {v}", k.replace('_', " ")));
         }
     }
-    let mut line = format!("{}  {:<8}  {what}", short(&c.id), c.status);
+    let mut line = format!("{}  {:<8}  {what}", short(&c.id.to_string()), c.status);
     if !about.is_empty() {
         line.push_str(&format!(" — {about}"));
     }
