@@ -160,3 +160,36 @@ fn the_loop_refuses_to_start_on_a_till_that_is_not_paired() {
         .unwrap();
     assert_eq!(err.code(), "till.not_initialised");
 }
+
+#[test]
+fn sync_watch_reports_its_status_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    let hub = Hub::start();
+    hub.import_kalima();
+    let t = Cli::gbp();
+    pair(&t, &hub, "Stall 1");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
+        .args(["--data-dir", t.dir.to_str().unwrap(), "sync", "--watch"])
+        .env_remove("TRESTLE_LOG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first_online = loop {
+        let line = lines.next().expect("a status line").unwrap();
+        if line.starts_with("online") {
+            break line;
+        }
+    };
+    assert!(
+        first_online.contains("0 waiting to be sent"),
+        "{first_online}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -472,3 +472,41 @@ impl Till {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_can_keep_the_agent_in_shared_state_and_show_its_status() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<SyncAgent>();
+        let s = SyncStatus {
+            hub_url: "https://hub.example.org".into(),
+            connectivity: Connectivity::Offline,
+            syncing: false,
+            live: false,
+            pending: 2,
+            last_sync_ms: None,
+            last_error: Some(cashier_words(&Error::HubUnreachable {
+                url: "https://hub.example.org".into(),
+                reason: "no connection".into(),
+            })),
+            last_error_code: Some("sync.hub_unreachable".into()),
+            open_conflicts: 0,
+            passes: 1,
+            failures: 1,
+            last_pass: None,
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["connectivity"], "offline");
+        assert!(v["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("No connection to the hub."));
+        assert_eq!(
+            cashier_words(&Error::NotPaired),
+            "This till is not paired with a hub; run `trestle pair --hub URL --code CODE` first."
+        );
+    }
+}
