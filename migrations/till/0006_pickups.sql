@@ -22,11 +22,9 @@ CREATE TABLE pickup_deposits (
 CREATE TRIGGER pickup_deposits_no_update BEFORE UPDATE ON pickup_deposits BEGIN SELECT RAISE(ABORT, 'deposits are immutable'); END;
 CREATE TRIGGER pickup_deposits_no_delete BEFORE DELETE ON pickup_deposits BEGIN SELECT RAISE(ABORT, 'deposits are immutable'); END;
 
--- The hub's feed entries this till has acted on (cancellation requests), and how far this
--- till's wall clock ran ahead of the hub's at the last sync (for expiries).
+-- How far this till's wall clock ran ahead of the hub's at the last sync (for expiries).
 CREATE TABLE pickup_state (
     id              INTEGER PRIMARY KEY CHECK (id = 1),
-    feed_done       INTEGER NOT NULL DEFAULT 0,
     ahead_of_hub_ms INTEGER NOT NULL DEFAULT 0,
     measured_ms     INTEGER
 ) STRICT;

@@ -1,8 +1,8 @@
 //! Pickup reservations at the till, offline: today's list, finding one by code, QR payload,
 //! name, email or phone, handing over all or some of it (taking what is left to pay as a sale
 //! linked to it, in the same transaction as the stock change), making one for a customer at the
-//! stall, cancelling, and — in [`reconcile`] — what sync brings (cancellation requests,
-//! another till's hand-overs, expiries). The desktop app's Pickups screen calls these.
+//! stall, cancelling, and — in [`reconcile`] — what sync brings (another till's
+//! hand-overs, expiries). The desktop app's Pickups screen calls these.
 
 pub mod reconcile;
 pub mod view;

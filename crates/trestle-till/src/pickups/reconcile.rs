@@ -1,7 +1,7 @@
 //! What the holder of a pickup decides on its own: expiries (by the expiry clock: its hybrid
-//! clock, corrected by how far its wall clock was found ahead of the hub's at the last sync),
-//! cancellation requests the hub's feed brought, and hand-overs other tills made of its
-//! pickups. Run after each sync pass's feed, and expiries whenever today's list is read.
+//! clock, corrected by how far its wall clock was found ahead of the hub's at the last sync)
+//! and hand-overs other tills made of its pickups. Run after each sync pass's feed (whose cancellation requests `sync::feed` carries
+//! out), and expiries whenever today's list is read.
 
 use trestle_core::reservation::{expiry_clock, is_due, ReservationStatus};
 use trestle_replica::ids::ReservationId;
@@ -15,8 +15,6 @@ use crate::till::Till;
 /// What reconciling did, for the sync summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PickupsReconciled {
-    /// Pickups cancelled on the hub's request.
-    pub cancelled: usize,
     /// Other tills' hand-overs taken in.
     pub taken_in: usize,
     /// Other tills' hand-overs refused: handed over twice (a conflict at the hub).
@@ -79,15 +77,11 @@ impl Till {
         Ok(out)
     }
 
-    /// After a sync pass's feed: measures the clock against the hub's, acts on cancellation
-    /// requests, takes in or refuses other tills' hand-overs, releases expired holds. True when
-    /// the replica changed (the caller then exchanges once more so the hub hears at once).
+    /// After a sync pass's feed: measures the clock against the hub's, takes in or refuses other
+    /// tills' hand-overs, releases expired holds.
     pub(crate) fn reconcile_pickups(&mut self, hub: &HubClient) -> Result<PickupsReconciled> {
         self.measure_clock(hub);
-        let mut done = PickupsReconciled {
-            cancelled: self.cancel_requested()?,
-            ..PickupsReconciled::default()
-        };
+        let mut done = PickupsReconciled::default();
         let at = self.tick();
         let settled = self.write_with_replica("settle", |tx, replica| {
             let s = replica.settle_handovers()?;
@@ -131,68 +125,5 @@ impl Till {
         if let Err(e) = stored {
             tracing::warn!(error = %e, "the clock measure was not stored");
         }
-    }
-
-    /// Cancels, at the hub's request, pickups this till holds that nothing was handed over
-    /// from. One handed over already stays as it is: the hub sees the hand-over and records the
-    /// collect/cancel race as a conflict (refund or keep).
-    fn cancel_requested(&mut self) -> Result<usize> {
-        let after: i64 = self.db.conn().query_row(
-            "SELECT feed_done FROM pickup_state WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )?;
-        let rows: Vec<(i64, String)> = {
-            let mut st = self.db.conn().prepare(
-                "SELECT seq, body FROM hub_feed WHERE seq > ?1 AND kind = 'reservation.cancel_requested' ORDER BY seq",
-            )?;
-            let rows = st
-                .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows
-        };
-        let last: i64 = self.db.conn().query_row(
-            "SELECT COALESCE(MAX(seq), ?1) FROM hub_feed",
-            [after],
-            |r| r.get(0),
-        )?;
-        let me = self.replica.holder();
-        let mut n = 0;
-        for (_, body) in rows {
-            let id = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|b| {
-                    b["reservation_id"]
-                        .as_str()
-                        .and_then(|s| Uuid::parse_str(s).ok())
-                });
-            let Some(id) = id.map(ReservationId) else {
-                tracing::warn!("a cancellation request without a reservation id was ignored");
-                continue;
-            };
-            let Some(r) = self.replica().reservation(id)? else {
-                continue;
-            };
-            let cancellable = r.holder == me
-                && ReservationStatus::parse(&r.status).is_ok_and(|s| s.after_cancel().is_ok())
-                && r.handovers.iter().all(|h| h.state == "refused");
-            if !cancellable {
-                continue;
-            }
-            let at = self.tick();
-            self.write_with_replica(&format!("cancel:{id}"), |tx, replica| {
-                replica.cancel(id)?;
-                save_hlc(tx, at)
-            })?;
-            n += 1;
-        }
-        self.db.write(|tx| {
-            tx.execute(
-                "UPDATE pickup_state SET feed_done = ?1 WHERE id = 1",
-                [last],
-            )?;
-            Ok(())
-        })?;
-        Ok(n)
     }
 }
