@@ -245,13 +245,7 @@ impl ShopReplica {
         let mut after = current.clone();
         for (v, n) in &wanted {
             let (qty, done) = current.get(v).copied().unwrap_or((0, 0));
-            let elsewhere: i64 = pending
-                .iter()
-                .filter(|h| h.state == "pending")
-                .flat_map(|h| &h.lines)
-                .filter(|l| l.0 == *v)
-                .map(|l| l.1)
-                .sum();
+            let elsewhere = crate::pickups::pending_units(&pending, *v);
             if qty - done - elsewhere < *n {
                 return Err(Error::CollectTooMany {
                     id: reservation.to_string(),
@@ -293,6 +287,17 @@ impl ShopReplica {
 
     /// Cancels a reservation: what is still held goes back to `free`. `cancel:<id>`.
     pub fn cancel(&mut self, reservation: ReservationId) -> Result<ChangeHash> {
+        self.close(reservation, "cancelled", Cause::Cancel(reservation))
+    }
+
+    /// Closes an open reservation of this holder with `status`: what is still held goes back to
+    /// `free`, in one change named `cause`.
+    pub(crate) fn close(
+        &mut self,
+        reservation: ReservationId,
+        status: &'static str,
+        cause: Cause,
+    ) -> Result<ChangeHash> {
         let (obj, current) = self.open_reservation(reservation)?;
         let mut plan = Plan::new();
         for (v, (qty, done)) in &current {
@@ -303,9 +308,9 @@ impl ShopReplica {
                 }
             }
         }
-        self.write(Cause::Cancel(reservation), |doc| {
+        self.write(cause, |doc| {
             Self::apply(doc, &plan)?;
-            doc.put(&obj, "status", "cancelled")?;
+            doc.put(&obj, "status", status)?;
             Ok(())
         })
     }

@@ -327,22 +327,19 @@ impl ShopReplica {
     /// status is `expired`. Holder only; one change `expire:<id>`. (Whether it is due is the
     /// caller's decision, by `trestle_core::reservation::expiry_clock`.)
     pub fn expire(&mut self, reservation: ReservationId) -> Result<ChangeHash> {
-        let (obj, current) = self.open_reservation(reservation)?;
-        let mut plan = Plan::new();
-        for (v, (qty, done)) in &current {
-            let n = qty - done;
-            if n > 0 {
-                if let Some(cell) = self.plan_take(&mut plan, *v, K_HELD, n, true)? {
-                    plan.push((cell, K_FREE, n));
-                }
-            }
-        }
-        self.write(Cause::Expire(reservation), |doc| {
-            Self::apply(doc, &plan)?;
-            doc.put(&obj, "status", "expired")?;
-            Ok(())
-        })
+        self.close(reservation, "expired", Cause::Expire(reservation))
     }
+}
+
+/// Units of a variant in the pending hand-overs among `handovers`.
+pub(crate) fn pending_units(handovers: &[Handover], v: VariantId) -> i64 {
+    handovers
+        .iter()
+        .filter(|h| h.state == "pending")
+        .flat_map(|h| &h.lines)
+        .filter(|l| l.0 == v)
+        .map(|l| l.1)
+        .sum()
 }
 
 impl crate::ReservationView {
@@ -358,13 +355,7 @@ impl crate::ReservationView {
 
     /// Units of a variant in pending hand-overs (made by other tills, not yet taken in).
     pub fn pending(&self, v: VariantId) -> i64 {
-        self.handovers
-            .iter()
-            .filter(|h| h.state == "pending")
-            .flat_map(|h| &h.lines)
-            .filter(|l| l.0 == v)
-            .map(|l| l.1)
-            .sum()
+        pending_units(&self.handovers, v)
     }
 
     /// Units of a variant still to hand over, as far as this replica knows.
