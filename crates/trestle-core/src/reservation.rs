@@ -338,9 +338,12 @@ mod tests {
         }
 
         #[test]
-        fn a_swap_of_neighbours_is_always_caught(c in code_strategy(), pos in 0usize..6) {
+        fn a_swap_of_neighbours_is_caught_but_for_2_and_z(c in code_strategy(), pos in 0usize..6) {
             let mut s = c.as_str().as_bytes().to_vec();
             prop_assume!(s[pos] != s[pos + 1]);
+            // Luhn mod N's one blind spot: the first and last symbols (values 0 and N-1) swapped
+            // (found by this test; `code.rs` says so).
+            prop_assume!(!matches!((s[pos], s[pos + 1]), (b'2', b'Z') | (b'Z', b'2')));
             s.swap(pos, pos + 1);
             let typed = String::from_utf8(s).unwrap();
             prop_assert!(ReservationCode::parse(&typed).is_err());
