@@ -9,7 +9,7 @@ export default defineConfig({
   build: {
     outDir: 'dist-mock',
     emptyOutDir: true,
-    target: 'es2021',
+    target: 'es2022',
     rollupOptions: { input: resolve(__dirname, 'mock.html') },
   },
 });

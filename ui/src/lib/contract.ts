@@ -80,6 +80,33 @@ export interface Receipt {
   change: Minor;
 }
 
+export interface SaleLine {
+  variant_id: string;
+  title: string;
+  qty: number;
+  refundable: number; // units not yet refunded
+  total: Minor;
+}
+
+/** A completed sale looked up by its receipt number, for a refund. */
+export interface Sale {
+  receipt_no: string;
+  at_ms: number;
+  currency: string;
+  total: Minor;
+  refunded: Minor;
+  voided: boolean;
+  lines: SaleLine[];
+  tenders: ReceiptTender[];
+}
+
+export interface RefundResult {
+  receipt_no: string; // of the sale refunded
+  currency: string;
+  amount: Minor; // paid back
+  tenders: ReceiptTender[]; // how (to the original tenders)
+}
+
 export type ReservationStatus =
   | 'held' | 'ready' | 'partially_collected' | 'collected' | 'cancelled' | 'expired';
 export type PaymentState = 'paid' | 'deposit' | 'pay_on_pickup';
@@ -163,6 +190,8 @@ export interface Commands {
   cart_clear: [Record<string, never>, Cart];
   cart_quote: [{ tenders: Tender[] }, TenderQuote];
   sale_complete: [{ tenders: Tender[] }, Receipt];
+  sale_get: [{ receipt_no: string }, Sale];
+  refund: [{ receipt_no: string; items: { item: string; qty: number }[] | null; reason: string | null }, RefundResult];
   reservations_today: [Record<string, never>, ReservationSummary[]];
   reservation_find: [{ query: string }, ReservationSummary[]];
   reservation_get: [{ code: string }, Reservation];

@@ -26,6 +26,7 @@ export type Action =
   | 'pay.card'
   | 'pay.split'
   | 'receipt.print'
+  | 'refund'
   | 'close';
 
 export interface Shortcut {
@@ -60,6 +61,7 @@ export const SHORTCUTS: Shortcut[] = [
   { action: 'pay.cash', keys: ['F8'], what: 'Pay cash (then Enter for the exact amount, or 1–4 for a quick amount)', group: 'Pay and receipt', inFields: true },
   { action: 'pay.card', keys: ['F9'], what: 'Pay by card (type the terminal reference, Enter)', group: 'Pay and receipt', inFields: true },
   { action: 'pay.split', keys: ['F10'], what: 'Split between cash and card', group: 'Pay and receipt', inFields: true },
+  { action: 'refund', keys: ['Alt+R'], what: 'Refund a sale by its receipt number', group: 'Pay and receipt', inFields: true },
   { action: 'receipt.print', keys: ['Ctrl+P'], what: 'Print the receipt', group: 'Pay and receipt', inFields: true },
 ];
 

@@ -99,6 +99,36 @@ export const tests = {
     assert.deepEqual(await calls(page, 'sale_complete'), [{ tenders: [{ kind: 'cash', amount: 2000 }, { kind: 'card', amount: 6600, reference: 'AUTH 884201' }] }]);
   },
 
+  async 'a refund of some of a sale by its receipt number'({ page, open, shot }) {
+    await open();
+    await scan(page, '4006381333979');
+    await scan(page, '4006381333979');
+    await scan(page, '4006381333948');
+    await page.waitForFunction(() => document.querySelector('[data-testid="cart-total"]')?.textContent === '$73.00');
+    await page.keyboard.press('F8');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="receipt"]');
+    const no = await text(page, '[data-testid="receipt-no"]');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Alt+R');
+    await page.waitForSelector('[data-testid="refund-dialog"]');
+    await page.keyboard.type('A1-999999', { delay: HUMAN_GAP });
+    await page.keyboard.press('Enter');
+    assert.equal(await text(page, '[data-testid="refund-error"]'), 'No sale has that receipt number.');
+    await page.locator('[data-testid="refund-receipt"]').fill(no.toLowerCase());
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="refund-line"]');
+    await page.getByRole('button', { name: /One fewer THE IMPORTANT CALL #PK — M Black T-Shirt/ }).click();
+    await page.getByRole('button', { name: /One fewer Old Soul 020/ }).click();
+    await page.locator('[data-testid="refund-reason"]').fill('wrong size');
+    await shot('refund');
+    await page.locator('[data-testid="refund-reason"]').press('Enter');
+    await page.waitForSelector('[data-testid="refund-done"]');
+    assert.match(await text(page, '[data-testid="refund-done"]'), /Pay back \$19\.00: \$19\.00 in cash/);
+    const r = await calls(page, 'refund');
+    assert.deepEqual(r, [{ receipt_no: no, items: [{ item: '0193a6f0-0000-7000-8000-000000000005', qty: 1 }], reason: 'wrong size' }]);
+  },
+
   async 'card payment by keyboard'({ page, open }) {
     await open();
     await scan(page, '4006381333962');

@@ -40,6 +40,7 @@ export class MockTill {
   stock = new Map<string, { free: number; held: number; eventFree: number; eventHeld: number }>();
   reservations: Reservation[];
   seq = 41;
+  sales: { receipt: Receipt; lines: { variant_id: string; title: string; qty: number; refunded: number; total: number }[]; refunded: number }[] = [];
   /** Commands made to fail once with this error (set by tests). */
   failNext = new Map<string, Err>();
   calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -192,8 +193,33 @@ export class MockTill {
         for (const l of cart.lines) this.stock.get(l.variant_id)!.free -= l.qty;
         this.lines = [];
         this.cartDiscount = null;
-        return this.receipt(cart.lines.map((l) => ({ title: l.title, qty: l.qty, unit_price: l.unit_price, discount: l.discount, total: l.total })),
+        const receipt = this.receipt(cart.lines.map((l) => ({ title: l.title, qty: l.qty, unit_price: l.unit_price, discount: l.discount, total: l.total })),
           cart, tenders, q.change);
+        this.sales.push({ receipt, refunded: 0, lines: cart.lines.map((l) => ({ variant_id: l.variant_id, title: l.title, qty: l.qty, refunded: 0, total: l.total })) });
+        return receipt;
+      }
+      case 'sale_get': {
+        const s = this.sales.find((x) => x.receipt.receipt_no === a.receipt_no) ?? fail('sale.not_found', `no sale has the receipt number ${a.receipt_no}`);
+        return { receipt_no: s.receipt.receipt_no, at_ms: s.receipt.at_ms, currency: CURRENCY, total: s.receipt.total, refunded: s.refunded, voided: false,
+          lines: s.lines.map((l) => ({ variant_id: l.variant_id, title: l.title, qty: l.qty, refundable: l.qty - l.refunded, total: l.total })),
+          tenders: s.receipt.tenders };
+      }
+      case 'refund': {
+        const s = this.sales.find((x) => x.receipt.receipt_no === a.receipt_no) ?? fail('sale.not_found', `no sale has the receipt number ${a.receipt_no}`);
+        const items = (a.items as { item: string; qty: number }[] | null) ?? s.lines.map((l) => ({ item: l.variant_id, qty: l.qty - l.refunded }));
+        let amount = 0;
+        for (const it of items) {
+          const l = s.lines.find((l) => l.variant_id === it.item) ?? fail('refund.not_on_sale', `${it.item} is not on the sale`);
+          if (l.refunded + it.qty > l.qty) fail('refund.too_many', `only ${l.qty - l.refunded} of ${l.title} left to refund`);
+          l.refunded += it.qty;
+          amount += Math.floor((l.total * it.qty) / l.qty);
+          this.stock.get(l.variant_id)!.free += it.qty;
+        }
+        if (amount === 0) fail('refund.nothing_left', 'nothing is left to refund');
+        s.refunded += amount;
+        this.sync.pending_events += 1;
+        const t = s.receipt.tenders[0];
+        return { receipt_no: s.receipt.receipt_no, currency: CURRENCY, amount, tenders: [{ kind: t.kind, amount, reference: t.reference }] };
       }
       case 'reservations_today': return this.reservations.filter((r) => r.status !== 'collected').map((r) => this.summary(r));
       case 'reservation_find': {
