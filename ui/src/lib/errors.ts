@@ -116,3 +116,9 @@ export function describeError(e: unknown): Shown {
 
 /** The codes with a sentence of their own (for tests and docs). */
 export const KNOWN_CODES = Object.keys(SENTENCES);
+
+/** The sentence and its facts as one line, for messages shown inside a form. */
+export function errorText(e: unknown): string {
+  const s = describeError(e);
+  return s.detail ? `${s.text} ${s.detail}` : s.text;
+}
