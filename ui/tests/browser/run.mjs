@@ -3,7 +3,7 @@
 // answered by tests/browser/mock). Served on 127.0.0.1 port 0. Prints "N passed, N failed".
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join, extname, normalize, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tests } from './tests.mjs';
@@ -14,6 +14,7 @@ const shots = join(here, '..', '..', 'test-results', 'browser');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(join(root, 'mock.html'))) { console.error('build the mock UI first: npm run build:mock'); process.exit(2); }
 if (!existsSync(CHROMIUM)) { console.error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`); process.exit(2); }
+rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
