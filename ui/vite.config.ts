@@ -5,7 +5,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 export default defineConfig({
   plugins: [svelte()],
   clearScreen: false,
-  server: { port: 1420, strictPort: true },
+  server: { port: 5173, strictPort: true }, // the app's devUrl (tauri.conf.json)
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2021' },
   test: { include: ['tests/unit/**/*.test.ts'], environment: 'node' },
 });

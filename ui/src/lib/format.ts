@@ -4,8 +4,13 @@
 import { formatMoney } from './money';
 import type { PaymentState, ReservationStatus } from './contract';
 
-export function money(minor: number, currency: string | undefined): string {
-  return formatMoney(minor, currency ?? 'GBP');
+/** An amount as the till sends it: minor units (with the currency beside it) or a Money object. */
+export type Amount = number | { minor: number; currency: string };
+
+/** Formats an amount for display; `currency` is used when the amount does not carry one. */
+export function money(amount: Amount, currency?: string): string {
+  if (typeof amount === 'number') return formatMoney(amount, currency ?? 'GBP');
+  return formatMoney(amount.minor, amount.currency);
 }
 
 export function ago(ms: number | null, now = Date.now()): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago } from '../../src/lib/format';
+import { ago, money } from '../../src/lib/format';
 
 describe('ago', () => {
   it('says how long ago in words', () => {
@@ -10,5 +10,12 @@ describe('ago', () => {
     expect(ago(now - 600_000, now)).toBe('10 minutes ago');
     expect(ago(now - 7_200_000, now)).toBe('2 hours ago');
     expect(ago(now - 86_400_000, now)).toBe('yesterday');
+  });
+});
+
+describe('money', () => {
+  it('takes minor units with a currency or a Money object', () => {
+    expect(money(1250, 'USD')).toMatch(/12\.50/);
+    expect(money({ minor: 1250, currency: 'JPY' })).toMatch(/1,250/);
   });
 });
