@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sync.sql",
         include_str!("../../../migrations/till/0003_sync.sql"),
     ),
+    (
+        "0004_sync_loop.sql",
+        include_str!("../../../migrations/till/0004_sync_loop.sql"),
+    ),
 ];
 
 /// An open till database.
