@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sync.sql",
         include_str!("../../../migrations/till/0003_sync.sql"),
     ),
+    (
+        "0005_sync_heads.sql",
+        include_str!("../../../migrations/till/0005_sync_heads.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -7,6 +7,7 @@
 //! another.
 
 mod checkout;
+mod exchange;
 mod reservations;
 mod stock;
 mod store;

@@ -9,6 +9,7 @@
 //! the last seq stored. So a pass that fails part-way keeps what was confirmed and the next pass
 //! finishes the rest.
 
+mod bulk;
 pub mod client;
 pub mod pair;
 
@@ -64,8 +65,10 @@ impl Till {
             hub_url: link.hub_url.clone(),
             ..SyncSummary::default()
         };
-        self.push_outbox(&hub, &mut s)?;
-        self.exchange(&hub, &mut s)?;
+        if !self.bulk_exchange(&hub, &mut s)? {
+            self.push_outbox(&hub, &mut s)?;
+            self.exchange(&hub, &mut s)?;
+        }
         self.pull_feed(&hub, link.feed_after, &mut s)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| {
@@ -160,7 +163,7 @@ impl Till {
                 Err(e) => return Err(e),
             }
         }
-        s.merged = self.replica.replica.changes_after(&before);
+        s.merged += self.replica.replica.changes_after(&before);
         Ok(())
     }
 
