@@ -7,6 +7,7 @@
 //! another.
 
 mod checkout;
+mod epochs;
 mod exchange;
 mod reservations;
 mod stock;

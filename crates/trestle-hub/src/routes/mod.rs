@@ -88,6 +88,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::feed))
         .routes(routes!(sync::exchange))
         .routes(routes!(sync::snapshot))
+        .routes(routes!(sync::carry))
+        .routes(routes!(sync::start_epoch))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))

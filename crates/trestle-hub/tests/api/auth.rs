@@ -130,6 +130,8 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
         ("POST", "/v1/sync/exchange".into(), None, "sync"),
         ("GET", "/v1/sync/feed".into(), None, "sync"),
         ("GET", "/v1/sync/snapshot".into(), None, "sync"),
+        ("POST", "/v1/sync/carry".into(), None, "sync"),
+        ("POST", "/v1/epochs".into(), None, "inventory:write"),
         (
             "POST",
             "/v1/webhooks".into(),
@@ -312,6 +314,7 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
         ("POST", "/v1/sync/exchange"),
         ("GET", "/v1/sync/feed"),
         ("GET", "/v1/sync/snapshot"),
+        ("POST", "/v1/sync/carry"),
     ] {
         let r = hub.call(method, path, Some(&hub.admin), None, &[]).await;
         assert_eq!(r.status, 403, "{method} {path} with the admin token");

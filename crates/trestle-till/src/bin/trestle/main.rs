@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod args;
 mod render;
+mod sync_cmds;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,6 +130,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Receipt(a) => args::receipt(&dir, a, json),
         Command::Outbox(a) => args::outbox(&dir, a, json),
         Command::Pair(a) => args::pair(&dir, a, json),
-        Command::Sync => args::sync(&dir, json),
+        Command::Sync(a) => sync_cmds::sync(&dir, a, json),
+        Command::Conflicts(a) => sync_cmds::conflicts(&dir, a, json),
+        Command::Feed(a) => sync_cmds::feed(&dir, a, json),
     }
 }
