@@ -221,6 +221,43 @@ pub fn sync_message(data: &[u8]) {
     }
 }
 
+/// `POST /v1/sync/exchange`'s body (a zstd frame): decoded with the decompression cap, `Ok` or
+/// `Err`, never a panic; a decoded frame re-encodes to one that decodes the same, its outbox
+/// entries store and decode like a batch's, and its changes merge into the hub's replica (or
+/// are refused leaving it as it was). `data` is tried both as it is and compressed, so the
+/// mutations reach the frame's own structure and not only zstd's.
+pub fn sync_exchange(data: &[u8]) {
+    use trestle_protocol::exchange::{ExchangeAnswer, ExchangeRequest};
+    let compressed = zstd::bulk::compress(data, 1).unwrap_or_default();
+    for body in [data, &compressed[..]] {
+        let _ = ExchangeAnswer::decode(body);
+        let Ok(req) = ExchangeRequest::decode(body) else {
+            continue;
+        };
+        let again = ExchangeRequest::decode(&req.encode()).expect("a decoded frame re-encodes");
+        assert_eq!(again, req, "the frame round-trips");
+        for e in &req.entries {
+            let stored = serde_json::to_string(&e.event).expect("a decoded event encodes");
+            let back: trestle_core::ledger::LedgerEvent =
+                serde_json::from_str(&stored).expect("a stored event decodes");
+            assert_eq!(back, e.event);
+        }
+        let fixture = hub_fixture();
+        let mut replica = ShopReplica::load(Holder::Hub, &fixture.snapshot, &[])
+            .expect("the fixture's snapshot loads");
+        let before = replica.heads();
+        if replica.merge_bytes(&req.changes).is_err() {
+            assert_eq!(
+                replica.heads(),
+                before,
+                "a refused merge changed the replica"
+            );
+        }
+        let _ = replica.knows(&req.heads);
+        let _ = replica.bundle_after(&req.heads);
+    }
+}
+
 /// `POST /v1/catalog/import`'s body through the core's Shopify CSV parser, with the settings of
 /// a GBP shop with 20% tax.
 pub fn catalog_csv(data: &[u8]) {

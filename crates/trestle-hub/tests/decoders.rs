@@ -190,6 +190,11 @@ fn webhook_signature() {
 }
 
 #[test]
+fn sync_exchange() {
+    run("sync_exchange", 2000, targets::sync_exchange);
+}
+
+#[test]
 fn api_request() {
     run("api_request", 4000, targets::api_request);
 }

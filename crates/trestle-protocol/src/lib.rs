@@ -1,11 +1,13 @@
 //! Trestle's wire types: every request and response body of the hub's HTTP API v1, declared once
 //! here and shared by the hub, the till's sync client and the OpenAPI document (`utoipa`
-//! schemas are derived from these declarations). Pure data: serde and schemas, no I/O.
+//! schemas are derived from these declarations). Pure data: serde and schemas, and the
+//! byte framing of the bulk sync exchange (`exchange`); no I/O.
 //!
 //! Every request type refuses unknown fields (`deny_unknown_fields`), so a typo in a field name
 //! is a 4xx, never silently ignored. Money is integer minor units with its currency code.
 
 pub mod api;
+pub mod exchange;
 pub mod sync;
 
 pub use api::*;

@@ -26,6 +26,7 @@
 //! assert_eq!(err.code(), "stock.short");
 //! ```
 
+pub mod bulk;
 pub mod epoch;
 pub mod error;
 pub mod hub_ops;

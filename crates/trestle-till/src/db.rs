@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/till/0004_sync_loop.sql"),
     ),
     (
+        "0005_sync_heads.sql",
+        include_str!("../../../migrations/till/0005_sync_heads.sql"),
+    ),
+    (
         "0006_pickups.sql",
         include_str!("../../../migrations/till/0006_pickups.sql"),
     ),

@@ -8,6 +8,7 @@
 
 mod checkout;
 mod epochs;
+mod exchange;
 mod reservations;
 mod stock;
 mod store;

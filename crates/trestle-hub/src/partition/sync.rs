@@ -58,6 +58,15 @@ impl Ctx<'_> {
                 format!("send at most {MAX_OUTBOX_BATCH} outbox entries at once"),
             ));
         }
+        self.ingest_entries(device, entries)
+    }
+
+    /// [`Self::ingest_outbox`] without the batch's size limit (the bulk exchange has its own).
+    pub(super) fn ingest_entries(
+        &mut self,
+        device: Uuid,
+        entries: Vec<OutboxEnvelope>,
+    ) -> Result<OutboxAck> {
         for e in &entries {
             if e.v != LEDGER_WIRE_VERSION {
                 return Err(HubError::invalid(
@@ -136,23 +145,35 @@ impl Ctx<'_> {
 
     fn sync_round(&mut self, state: &mut SyncState, message: &[u8]) -> Result<Option<Vec<u8>>> {
         if !message.is_empty() {
-            let before = self.st.replica.heads();
-            let statuses = self.reservation_statuses()?;
-            let report = self.st.replica.receive_sync_message(state, message)?;
-            if report.heads_changed {
-                // Hand-overs tills made of reservations the hub still holds: taken in here.
-                self.st.replica.settle_handovers()?;
-                for (v, _) in touched_cells(&mut self.st.replica, &before)? {
-                    self.st.touched.insert(v);
-                }
-                store::refresh(self.st)?;
-                self.announce_reservation_changes(&statuses)?;
-            }
-            for c in &report.conflicts {
-                self.record_conflict(NewConflict::from(c))?;
-            }
+            self.merge_from_till(|replica| replica.receive_sync_message(state, message))?;
         }
         Ok(self.st.replica.generate_sync_message(state))
+    }
+
+    /// Merges what a till sent (`merge` applies it to the hub's replica), then publishes what it
+    /// changed, announces the reservations it moved and records the conflicts it revealed.
+    pub(super) fn merge_from_till(
+        &mut self,
+        merge: impl FnOnce(
+            &mut trestle_replica::ShopReplica,
+        ) -> trestle_replica::Result<trestle_replica::MergeReport>,
+    ) -> Result<()> {
+        let before = self.st.replica.heads();
+        let statuses = self.reservation_statuses()?;
+        let report = merge(&mut self.st.replica)?;
+        if report.heads_changed {
+            // Hand-overs tills made of reservations the hub still holds: taken in here.
+            self.st.replica.settle_handovers()?;
+            for (v, _) in touched_cells(&mut self.st.replica, &before)? {
+                self.st.touched.insert(v);
+            }
+            store::refresh(self.st)?;
+            self.announce_reservation_changes(&statuses)?;
+        }
+        for c in &report.conflicts {
+            self.record_conflict(NewConflict::from(c))?;
+        }
+        Ok(())
     }
 
     /// The hub's whole document, for a newly paired till to start its replica from.
@@ -261,7 +282,7 @@ impl Ctx<'_> {
             .collect())
     }
 
-    fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
+    pub(super) fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
         self.tx.execute(
             "INSERT INTO device_sync (device_id, last_sync_at, last_feed_seq) VALUES (?1, ?2, COALESCE(?3, 0))
              ON CONFLICT (device_id) DO UPDATE SET last_sync_at = ?2,

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::outbox))
         .routes(routes!(sync::automerge_sync))
         .routes(routes!(sync::feed))
+        .routes(routes!(sync::exchange))
         .routes(routes!(sync::snapshot))
         .routes(routes!(sync::carry))
         .routes(routes!(sync::start_epoch))

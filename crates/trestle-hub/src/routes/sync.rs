@@ -7,6 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use trestle_protocol::exchange::{
+    ExchangeRequest, FrameError, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_BODY, MAX_EXCHANGE_DECODED,
+};
 use trestle_protocol::{
     EpochStarted, ErrorBody, Feed, OutboxAck, OutboxBatch, EPOCH_HEADER, MAX_CSV_BODY,
     SYNC_SESSION_HEADER,
@@ -87,6 +90,37 @@ pub async fn automerge_sync(
             .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+/// The bulk exchange (docs/sync.md): the till's whole pending outbox, its heads and the changes
+/// the hub lacks in one zstd frame; the answer is the acknowledgement, the hub's heads and the
+/// changes the till lacks. Resending is always safe (entries by event id, changes by hash).
+#[utoipa::path(post, path = "/v1/sync/exchange", tag = "sync",
+    request_body(content = Vec<u8>, content_type = "application/vnd.trestle.exchange+zstd"),
+    responses((status = 200, content_type = "application/vnd.trestle.exchange+zstd", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn exchange(
+    auth: Auth,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let body = body.map_err(|_| HubError::TooLarge {
+        limit: MAX_EXCHANGE_BODY,
+    })?;
+    let req = ExchangeRequest::decode(&body).map_err(|e| match e {
+        FrameError::TooLarge => HubError::TooLarge {
+            limit: MAX_EXCHANGE_DECODED,
+        },
+        FrameError::Malformed(why) => HubError::invalid("sync.bad_exchange", why),
+    })?;
+    let answer = auth.shop.run(move |ctx| ctx.exchange(device, req)).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, EXCHANGE_CONTENT_TYPE)],
+        answer.encode(),
+    )
+        .into_response())
 }
 
 /// The hub's whole shop document (Automerge bytes) for a newly paired till to start from;

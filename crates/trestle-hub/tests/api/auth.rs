@@ -127,6 +127,7 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
             "sync",
         ),
         ("POST", "/v1/sync/automerge".into(), None, "sync"),
+        ("POST", "/v1/sync/exchange".into(), None, "sync"),
         ("GET", "/v1/sync/feed".into(), None, "sync"),
         ("GET", "/v1/sync/snapshot".into(), None, "sync"),
         ("POST", "/v1/sync/carry".into(), None, "sync"),
@@ -310,6 +311,7 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
     // Sync is for paired tills only, even for the admin.
     for (method, path) in [
         ("POST", "/v1/sync/automerge"),
+        ("POST", "/v1/sync/exchange"),
         ("GET", "/v1/sync/feed"),
         ("GET", "/v1/sync/snapshot"),
         ("POST", "/v1/sync/carry"),

@@ -34,6 +34,31 @@ pub fn all() -> Vec<(&'static str, Files)> {
         ("webhook_signature", signatures()),
         ("api_request", requests(&sync)),
         ("sync_message", sync),
+        ("sync_exchange", exchanges()),
+    ]
+}
+
+/// Bulk exchange frames: empty, with the outbox seeds' entries, with a head and changes bytes.
+fn exchanges() -> Files {
+    use trestle_protocol::exchange::ExchangeRequest;
+    let entries = outbox_batches()
+        .into_iter()
+        .filter_map(|(_, b)| serde_json::from_slice::<trestle_protocol::OutboxBatch>(&b).ok())
+        .flat_map(|b| b.entries)
+        .collect::<Vec<_>>();
+    let empty = ExchangeRequest {
+        heads: Vec::new(),
+        changes: Vec::new(),
+        entries: Vec::new(),
+    };
+    let full = ExchangeRequest {
+        heads: vec![[7; 32]],
+        changes: vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0],
+        entries,
+    };
+    vec![
+        ("empty".to_string(), empty.encode()),
+        ("entries".to_string(), full.encode()),
     ]
 }
 

@@ -10,6 +10,7 @@
 //! finishes the rest.
 
 pub mod agent;
+mod bulk;
 pub mod client;
 pub mod conflicts;
 mod epoch;
@@ -82,8 +83,10 @@ impl Till {
             hub_url: link.hub_url.clone(),
             ..SyncSummary::default()
         };
-        self.push_outbox(&hub, &mut s)?;
-        self.exchange(&hub, &mut s)?;
+        if !self.bulk_exchange(&hub, &mut s)? {
+            self.push_outbox(&hub, &mut s)?;
+            self.exchange(&hub, &mut s)?;
+        }
         self.pull_feed(&hub, link.feed_after, &mut s)?;
         let applied = self.apply_feed()?;
         s.feed_applied = applied.entries;
@@ -93,9 +96,7 @@ impl Till {
         s.pickups = self.reconcile_pickups(&hub)?;
         if applied.changed > 0 || self.replica.replica.heads() != heads {
             // What the feed made this till do (stock given back, a pickup cancelled) goes now.
-            let merged = s.merged;
             self.exchange(&hub, &mut s)?;
-            s.merged += merged;
         }
         s.open_conflicts = self.fetch_conflicts(&hub)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
@@ -200,7 +201,7 @@ impl Till {
                 Err(e) => return Err(e),
             }
         }
-        s.merged = self.replica.replica.changes_after(&before);
+        s.merged += self.replica.replica.changes_after(&before);
         Ok(())
     }
 

@@ -1,0 +1,34 @@
+//! The writer's side of the bulk sync exchange: a till's whole outbox and its Automerge changes
+//! applied in one job (one savepoint of one group-commit transaction), answered with the changes
+//! the till lacks as one bundle. Exactly once as ever: entries by event id, changes by hash.
+
+use trestle_protocol::exchange::{ExchangeAnswer, ExchangeRequest};
+use uuid::Uuid;
+
+use super::Ctx;
+use crate::error::Result;
+
+impl Ctx<'_> {
+    pub fn exchange(&mut self, device: Uuid, req: ExchangeRequest) -> Result<ExchangeAnswer> {
+        let ack = self.ingest_entries(device, req.entries)?;
+        if !req.changes.is_empty() {
+            let changes = req.changes;
+            self.merge_from_till(|replica| replica.merge_bytes(&changes))?;
+        }
+        // The till's heads are all here only if it sent everything after what it last had from
+        // this hub; otherwise it falls back to Automerge sync sessions, which find the rest.
+        let complete = self.st.replica.knows(&req.heads);
+        let changes = if complete {
+            self.st.replica.bundle_after(&req.heads)
+        } else {
+            Vec::new()
+        };
+        self.mark_synced(device, None)?;
+        Ok(ExchangeAnswer {
+            complete,
+            heads: self.st.replica.head_bytes(),
+            changes,
+            ack,
+        })
+    }
+}

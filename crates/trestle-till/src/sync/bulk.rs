@@ -1,0 +1,167 @@
+//! The bulk exchange of a pass (docs/sync.md "The bulk exchange"): the whole pending outbox, the
+//! till's heads and the Automerge changes after the hub's last known heads (one bundle) go in one
+//! zstd frame; the answer's acknowledgement, the hub's changes and its heads are applied in ONE
+//! transaction. So a day of sales reconciles in one round trip instead of batches of 500 and
+//! dozens of sync messages, and a cut at any byte leaves either nothing or everything applied:
+//! resending is safe (the hub stores entries by event id, Automerge changes by hash).
+//!
+//! When the hub cannot take the shortcut — it lacks some of this till's changes (`complete`
+//! false), it does not know the exchange (an older hub), or it refuses it — the pass falls back
+//! to outbox batches and Automerge sync sessions, which work from any state.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, OptionalExtension};
+use trestle_core::ledger::OutboxEnvelope;
+use trestle_protocol::exchange::{
+    ExchangeAnswer, ExchangeRequest, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_ENTRIES,
+};
+use uuid::Uuid;
+
+use super::client::{HubClient, ATTEMPTS};
+use super::SyncSummary;
+use crate::catalog::fill_from_replica;
+use crate::error::{Error, Result};
+use crate::till::Till;
+
+impl Till {
+    /// Exchanges the outbox and the document with the hub in bulk. `Ok(false)`: the hub needs
+    /// the step-by-step path instead (nothing is lost either way).
+    pub(super) fn bulk_exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<bool> {
+        let before = self.replica.replica.heads();
+        loop {
+            let batch = self.pending_entries()?;
+            let entries: Vec<OutboxEnvelope> = batch
+                .iter()
+                .map(|(_, p)| serde_json::from_str(p))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
+            let base = self.hub_heads()?;
+            let request = ExchangeRequest {
+                heads: self.replica.replica.head_bytes(),
+                changes: self.replica.replica.bundle_after(&base),
+                entries,
+            }
+            .encode();
+            let sent = hub.send("/v1/sync/exchange", ATTEMPTS, |c, u| {
+                c.post(u)
+                    .header("content-type", EXCHANGE_CONTENT_TYPE)
+                    .body(request.clone())
+            });
+            let answer = match sent {
+                Ok(a) => a,
+                Err(Error::HubRefused { code, message }) => {
+                    tracing::debug!(%code, %message, "bulk exchange refused; step by step");
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
+            let answer = ExchangeAnswer::decode(&answer.body)
+                .map_err(|e| Error::HubAnswer(e.to_string()))?;
+            s.rounds += 1;
+            let applied = self.apply_answer(&batch, &answer);
+            let (accepted, duplicates, conflicts) = match applied {
+                Ok(v) => v,
+                // A document the merge refuses (another epoch, say) is for the step-by-step
+                // path to deal with; the acknowledgements were rolled back with it and are
+                // resent there (as duplicates).
+                Err(Error::Replica(e)) => {
+                    tracing::debug!(error = %e, "the hub's changes do not merge in bulk; step by step");
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
+            if !batch.is_empty() && accepted + duplicates == 0 {
+                return Err(Error::HubAnswer(
+                    "it acknowledged none of the outbox entries sent".into(),
+                ));
+            }
+            s.pushed += accepted;
+            s.duplicates += duplicates;
+            s.conflicts += conflicts;
+            if !answer.complete {
+                return Ok(false);
+            }
+            if batch.len() < MAX_EXCHANGE_ENTRIES {
+                s.merged += self.replica.replica.changes_after(&before);
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The unacknowledged outbox entries in order, at most one exchange's worth.
+    fn pending_entries(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self.db.conn().prepare_cached(
+            "SELECT event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map(
+                [i64::try_from(MAX_EXCHANGE_ENTRIES).unwrap_or(i64::MAX)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The hub's heads at the end of the last complete exchange (none before the first).
+    fn hub_heads(&self) -> Result<Vec<[u8; 32]>> {
+        let blob: Option<Vec<u8>> = self
+            .db
+            .conn()
+            .query_row("SELECT hub_heads FROM sync_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        Ok(blob
+            .unwrap_or_default()
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect())
+    }
+
+    /// In one transaction: the entries the hub named are acknowledged, its changes merged (and
+    /// the catalog tables brought up to date), and its heads kept for the next exchange.
+    fn apply_answer(
+        &mut self,
+        batch: &[(String, String)],
+        answer: &ExchangeAnswer,
+    ) -> Result<(usize, usize, usize)> {
+        let sent: HashSet<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
+        let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+        self.write_with_replica("sync:exchange", |tx, replica| {
+            let mark = |ids: &[Uuid]| -> Result<usize> {
+                let mut st = tx.prepare_cached(
+                    "UPDATE outbox SET acked_ms = ?1 WHERE event_id = ?2 AND acked_ms IS NULL",
+                )?;
+                let mut n = 0;
+                for id in ids {
+                    let id = id.to_string();
+                    if sent.contains(id.as_str()) {
+                        n += st.execute(params![now, id])?;
+                    }
+                }
+                Ok(n)
+            };
+            let (accepted, duplicates) =
+                (mark(&answer.ack.accepted)?, mark(&answer.ack.duplicates)?);
+            let mut conflicts = 0;
+            if !answer.changes.is_empty() {
+                let report = replica.merge_bytes(&answer.changes)?;
+                if report.heads_changed {
+                    fill_from_replica(tx, replica)?;
+                }
+                conflicts = report.conflicts.len();
+            }
+            if answer.complete {
+                let heads: Vec<u8> = answer.heads.iter().flatten().copied().collect();
+                tx.execute("UPDATE sync_state SET hub_heads = ?1 WHERE id = 1", [heads])?;
+            }
+            Ok((accepted, duplicates, conflicts))
+        })
+    }
+}
