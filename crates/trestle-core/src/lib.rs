@@ -18,6 +18,7 @@ pub mod receipt;
 mod receipts_tests;
 pub mod refund;
 pub mod sale;
+pub mod staff;
 pub mod tax;
 pub mod tender;
 

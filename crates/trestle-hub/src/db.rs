@@ -17,10 +17,16 @@ pub const DIRECTORY_MIGRATIONS: &[(&str, &str)] = &[(
 )];
 
 /// `migrations/hub/shop/`: one shop's partition.
-pub const SHOP_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_shop.sql",
-    include_str!("../../../migrations/hub/shop/0001_shop.sql"),
-)];
+pub const SHOP_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_shop.sql",
+        include_str!("../../../migrations/hub/shop/0001_shop.sql"),
+    ),
+    (
+        "0003_staff.sql",
+        include_str!("../../../migrations/hub/shop/0003_staff.sql"),
+    ),
+];
 
 /// Opens (creating if needed) a database and applies `migrations` not yet applied.
 pub fn open(path: &Path, migrations: &[(&str, &str)]) -> Result<Connection> {
@@ -131,7 +137,7 @@ mod tests {
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, i64::try_from(SHOP_MIGRATIONS.len()).unwrap());
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }

@@ -6,9 +6,11 @@
 //! is a 4xx, never silently ignored. Money is integer minor units with its currency code.
 
 pub mod api;
+pub mod staff;
 pub mod sync;
 
 pub use api::*;
+pub use staff::*;
 pub use sync::*;
 
 /// The version of this API; it is the `/v1` of every path.

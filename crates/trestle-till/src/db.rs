@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sync.sql",
         include_str!("../../../migrations/till/0003_sync.sql"),
     ),
+    (
+        "0007_market_day.sql",
+        include_str!("../../../migrations/till/0007_market_day.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -8,12 +8,16 @@
 pub mod catalog;
 pub mod db;
 pub mod error;
+pub mod event;
+pub mod export;
 pub mod ledger;
 pub mod queries;
 pub mod replica;
+pub mod report;
 pub mod returns;
 pub mod sell;
 pub mod shop;
+pub mod staff;
 pub mod sync;
 pub mod till;
 

@@ -8,6 +8,7 @@
 
 mod checkout;
 mod reservations;
+mod staff;
 mod stock;
 mod store;
 mod sync;
@@ -34,6 +35,7 @@ use crate::metrics::Metrics;
 
 pub use checkout::CheckoutOutcome;
 pub use reservations::ReservationFilter;
+pub use staff::StaffChange;
 pub use sync::NewConflict;
 pub use webhooks::DueDelivery;
 

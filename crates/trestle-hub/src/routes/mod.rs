@@ -9,6 +9,7 @@ mod events;
 mod inventory;
 mod ops;
 mod reservations;
+mod staff;
 mod stream;
 mod sync;
 mod tokens;
@@ -87,6 +88,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::automerge_sync))
         .routes(routes!(sync::feed))
         .routes(routes!(sync::snapshot))
+        .routes(routes!(staff::create_staff, staff::list_staff))
+        .routes(routes!(staff::update_staff))
+        .routes(routes!(staff::roster))
+        .routes(routes!(staff::staff_session))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))

@@ -52,6 +52,8 @@ pub struct SyncSummary {
     pub conflicts: usize,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
+    /// Staff members in the roster pulled from the hub.
+    pub staff: usize,
 }
 
 impl Till {
@@ -67,6 +69,7 @@ impl Till {
         self.push_outbox(&hub, &mut s)?;
         self.exchange(&hub, &mut s)?;
         self.pull_feed(&hub, link.feed_after, &mut s)?;
+        s.staff = self.pull_roster(&hub)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| {
             tx.execute(

@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod args;
+mod market;
 mod render;
 
 use std::path::PathBuf;
@@ -130,5 +131,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Outbox(a) => args::outbox(&dir, a, json),
         Command::Pair(a) => args::pair(&dir, a, json),
         Command::Sync => args::sync(&dir, json),
+        Command::Staff(c) => market::staff(&dir, c, json),
+        Command::Event(c) => market::event(&dir, c, json),
+        Command::Export(c) => market::export(&dir, c),
     }
 }
