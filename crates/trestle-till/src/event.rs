@@ -17,7 +17,7 @@ use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::insert_movement;
 use crate::report::{self, ZReport};
-use crate::staff::{record_approval, Actor, Approval};
+use crate::staff::{record_approval, Actor, Approval, Granted};
 use crate::till::Till;
 
 /// An event this till may open, as the hub planned it.
@@ -291,21 +291,17 @@ impl Till {
                     let reason = v.reason.clone().unwrap_or_default();
                     replica.count(CountId(*id), *variant, v.delta, &reason)?;
                     insert_movement(tx, *variant, v.delta, "count", &id.to_string(), at)?;
-                    if let Some(a) = &approver {
+                    if let Some(approver) = &approver {
+                        let g = Granted {
+                            actor: &actor,
+                            approver,
+                            at,
+                        };
                         let detail = format!(
                             "{}: {} expected, {} counted",
                             v.title, v.expected, v.counted
                         );
-                        record_approval(
-                            tx,
-                            *id,
-                            "count_correction",
-                            &id.to_string(),
-                            &actor,
-                            a,
-                            &detail,
-                            at,
-                        )?;
+                        record_approval(tx, &g, *id, "count_correction", &id.to_string(), &detail)?;
                     }
                 }
                 tx.execute(

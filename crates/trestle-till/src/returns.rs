@@ -16,7 +16,7 @@ use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::{insert_movement, insert_outbox, insert_refund, insert_void, load_sale};
 use crate::shop::save_hlc;
-use crate::staff::{record_approval, Approval};
+use crate::staff::{record_approval, Approval, Granted};
 use crate::till::Till;
 
 /// What to refund: everything left, or some items (as scanned or typed) with quantities.
@@ -94,17 +94,13 @@ impl Till {
                         trestle_core::Money::from_minor(threshold, shop.currency)
                     )));
                 };
-                let detail = format!("refund of {} on {}", refund.plan.total, receipt);
-                record_approval(
-                    tx,
-                    approval_id,
-                    "refund",
-                    &reference,
-                    &actor,
+                let g = Granted {
+                    actor: &actor,
                     approver,
-                    &detail,
                     at,
-                )?;
+                };
+                let detail = format!("refund of {} on {}", refund.plan.total, receipt);
+                record_approval(tx, &g, approval_id, "refund", &reference, &detail)?;
             }
             let units: Vec<_> = refund
                 .plan
@@ -177,16 +173,12 @@ impl Till {
             insert_void(tx, &void, event.as_deref())?;
             let reference = void.id.to_string();
             let detail = format!("void of {receipt}");
-            record_approval(
-                tx,
-                approval_id,
-                "void",
-                &reference,
-                &actor,
-                &approver,
-                &detail,
+            let g = Granted {
+                actor: &actor,
+                approver: &approver,
                 at,
-            )?;
+            };
+            record_approval(tx, &g, approval_id, "void", &reference, &detail)?;
             restock(tx, &units, "void", &reference, at)?;
             insert_outbox(
                 tx,

@@ -16,7 +16,7 @@ use crate::catalog::resolve;
 use crate::error::Result;
 use crate::ledger::{insert_movement, insert_outbox, insert_sale};
 use crate::shop::take_receipt_seq;
-use crate::staff::{record_approval, Approval};
+use crate::staff::{record_approval, Approval, Granted};
 use crate::till::Till;
 
 /// A line sold at another price than the catalog's (needs a manager).
@@ -155,32 +155,19 @@ impl Till {
             insert_sale(tx, &sale)?;
             let reference = sale.id.to_string();
             if let Some(approver) = &approver {
+                let g = Granted {
+                    actor: &actor,
+                    approver,
+                    at,
+                };
                 for (o, id) in opts.price_overrides.iter().zip(&approval_ids) {
                     let detail = format!("line {}: unit price {}", o.line + 1, o.unit_price);
-                    record_approval(
-                        tx,
-                        *id,
-                        "price_override",
-                        &reference,
-                        &actor,
-                        approver,
-                        &detail,
-                        at,
-                    )?;
+                    record_approval(tx, &g, *id, "price_override", &reference, &detail)?;
                 }
                 if opts.beyond_holding {
                     let id = approval_ids[opts.price_overrides.len()];
                     let detail = "sold beyond the till's holding";
-                    record_approval(
-                        tx,
-                        id,
-                        "beyond_holding",
-                        &reference,
-                        &actor,
-                        approver,
-                        detail,
-                        at,
-                    )?;
+                    record_approval(tx, &g, id, "beyond_holding", &reference, detail)?;
                 }
             }
             for (variant, qty) in &tracked {

@@ -312,17 +312,21 @@ impl Till {
     }
 }
 
+/// Who acted, who approved, and when: what every approval of one action records.
+pub(crate) struct Granted<'a> {
+    pub(crate) actor: &'a Actor,
+    pub(crate) approver: &'a Approver,
+    pub(crate) at: Hlc,
+}
+
 /// Records an approval in the action's own transaction.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn record_approval(
     tx: &Transaction<'_>,
+    g: &Granted<'_>,
     id: Uuid,
     kind: &str,
     reference: &str,
-    actor: &Actor,
-    approver: &Approver,
     detail: &str,
-    at: Hlc,
 ) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO approvals (id, kind, ref, staff, manager, detail, hlc)
@@ -332,10 +336,10 @@ pub(crate) fn record_approval(
         id.to_string(),
         kind,
         reference,
-        actor.stamp(),
-        approver.0.clone().unwrap_or_else(|| "owner".into()),
+        g.actor.stamp(),
+        g.approver.0.clone().unwrap_or_else(|| "owner".into()),
         detail,
-        at.encode()
+        g.at.encode()
     ])?;
     Ok(())
 }

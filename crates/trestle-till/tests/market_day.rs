@@ -11,100 +11,24 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::engine::{gbp, params};
-#[allow(unused_imports)]
-use rand as _;
+use common::hub::Hub;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use trestle_core::catalog::Qty;
 use trestle_core::staff::Pin;
 use trestle_core::tender::{Tender, TenderKind};
-use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
 use trestle_till::event::CountLine;
 use trestle_till::returns::RefundItems;
 use trestle_till::sell::{LineRequest, SellRequest};
 use trestle_till::staff::Approval;
 use trestle_till::Till;
 
-const KALIMA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../demo/kalima-arts_products_export.csv"
-);
 /// Tracked, `deny`.
 const TEE: &str = "Queen Nefertiti — XL / Black / T-Shirt";
 /// Tracked, `continue`.
 const PRINT: &str = "Old Soul - 017 #Rihanna";
 
-/// The real hub, in process on port 0 with a fresh database.
-struct Hub {
-    /// Runs the hub (stopped by the signal sent on drop).
-    _rt: tokio::runtime::Runtime,
-    url: String,
-    admin: String,
-    http: reqwest::blocking::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
 impl Hub {
-    fn start() -> Hub {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("hub.sqlite");
-        let (_, admin) = Directory::open(&db)
-            .unwrap()
-            .create_shop(
-                "Kalima Arts",
-                trestle_core::Currency::parse("GBP").unwrap(),
-                trestle_core::tax::TaxMode::Inclusive,
-                trestle_core::tax::TaxRate::parse_percent("20").unwrap(),
-            )
-            .unwrap();
-        let app = rt
-            .block_on(Application::build(Config::new(
-                db,
-                "127.0.0.1:0".parse().unwrap(),
-            )))
-            .unwrap();
-        let url = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(async move {
-            app.run_until(async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Hub {
-            _rt: rt,
-            url,
-            admin,
-            http: reqwest::blocking::Client::new(),
-            stop: Some(tx),
-            _dir: dir,
-        }
-    }
-
-    fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut rb = self
-            .http
-            .request(m, format!("{}{path}", self.url))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rb = rb.json(&b).header(
-                "Idempotency-Key",
-                format!("k-{}", path.len() + rand::random::<u32>() as usize),
-            );
-        }
-        let r = rb.send().unwrap();
-        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
-    }
-
     fn ok(&self, method: &str, path: &str, body: Value) -> Value {
         let (status, v) = self.call_as(&self.admin, method, path, Some(body));
         assert!(
@@ -120,18 +44,6 @@ impl Hub {
         v
     }
 
-    fn variant(&self, title: &str) -> String {
-        self.get("/v1/catalog")["variants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["title"] == title)
-            .unwrap()["variant_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
     /// holder → free of a variant.
     fn free(&self, variant: &str) -> BTreeMap<String, i64> {
         self.get(&format!("/v1/inventory/{variant}"))["holders"]
@@ -145,14 +57,6 @@ impl Hub {
                 )
             })
             .collect()
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -185,15 +89,7 @@ fn one(conn: &Connection, sql: &str, event: &str) -> i64 {
 #[test]
 fn a_market_day_from_allocation_to_stock_back_online() {
     let hub = Hub::start();
-    let r = hub
-        .http
-        .post(format!("{}/v1/catalog/import", hub.url))
-        .bearer_auth(&hub.admin)
-        .header("content-type", "text/csv")
-        .body(std::fs::read(KALIMA).unwrap())
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    hub.import_kalima();
     let (tee, print) = (hub.variant(TEE), hub.variant(PRINT));
 
     // The maker's staff; the API never shows a PIN or its hash.

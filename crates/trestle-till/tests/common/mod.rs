@@ -399,3 +399,4 @@ pub fn till_with_a_sale() -> (Cli, String, i64) {
 }
 
 pub mod engine;
+pub mod hub;
