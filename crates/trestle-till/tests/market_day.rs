@@ -449,4 +449,24 @@ fn a_market_day_from_allocation_to_stock_back_online() {
         till.audit().unwrap().is_empty(),
         "the ledger and the replica agree"
     );
+
+    // Taking someone off the staff at the hub signs them out at the till's next sync.
+    let ben_id = ben.id.clone();
+    hub.ok(
+        "PATCH",
+        &format!("/v1/staff/{ben_id}"),
+        json!({"active": false}),
+    );
+    till.sign_in("Ben", &pin("2222")).unwrap();
+    till.sync().unwrap();
+    assert_eq!(till.actor().unwrap_err().code(), "staff.sign_in_required");
+    assert_eq!(
+        till.sign_in("Ben", &pin("2222")).unwrap_err().code(),
+        "staff.unknown"
+    );
+    assert!(till
+        .staff()
+        .unwrap()
+        .iter()
+        .any(|s| s.id == ben_id && !s.active));
 }
