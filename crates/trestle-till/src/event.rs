@@ -54,7 +54,7 @@ pub struct Opened {
 }
 
 /// Cash put in the drawer or taken out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CashKind {
     In,
@@ -62,7 +62,7 @@ pub enum CashKind {
 }
 
 /// One counted variant of the stocktake: what is physically there (free and reserved together).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountLine {
     /// SKU, barcode or variant id.
     pub item: String,
