@@ -51,3 +51,30 @@ ensure_build_deps() {
   ensure_apt build-essential pkg-config ca-certificates
   ensure_rust
 }
+
+# ensure_node: Node.js 20.19+ and npm for the till's UI (ui/). Debian's nodejs package where
+# none is installed; says plainly when the one found is too old for Vite 8.
+ensure_node() {
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_apt nodejs npm
+  local v
+  v="$(node -p 'process.versions.node' 2>/dev/null || echo 0)"
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    say "the UI needs Node.js 20.19 or newer (found $v); install a newer nodejs package, then run this again"
+    return 1
+  fi
+}
+
+# ensure_chromium: Debian's Chromium at /usr/bin/chromium for the UI's browser tests.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || ensure_apt chromium
+}
+
+# ui_deps: the UI's npm packages exactly as package-lock.json pins them (skipped when
+# node_modules already matches the lock file).
+ui_deps() {
+  ensure_node
+  if [ ! -f "$ROOT/ui/node_modules/.package-lock.json" ] \
+    || [ "$ROOT/ui/package-lock.json" -nt "$ROOT/ui/node_modules/.package-lock.json" ]; then
+    (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

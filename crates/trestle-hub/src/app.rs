@@ -45,6 +45,9 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     shops: RwLock<HashMap<Uuid, Arc<Partition>>>,
     pub http: reqwest::Client,
+    /// Becomes true when the hub begins to shut down: live streams end then (they never end on
+    /// their own, and a graceful shutdown waits for every open response).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// What every handler shares.
@@ -72,6 +75,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             shops: RwLock::new(HashMap::new()),
             http,
+            closing: tokio::sync::watch::channel(false).0,
         }));
         Ok(state)
     }
@@ -176,6 +180,11 @@ impl Application {
     ) -> Result<()> {
         let (router, _) = crate::routes::router(self.state.clone());
         tracing::info!(port = self.port, "hub listening");
+        let closing = self.state.closing.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.send_replace(true);
+        };
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

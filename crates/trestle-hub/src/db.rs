@@ -26,6 +26,10 @@ pub const SHOP_MIGRATIONS: &[(&str, &str)] = &[
         "0003_staff.sql",
         include_str!("../../../migrations/hub/shop/0003_staff.sql"),
     ),
+    (
+        "0004_epochs.sql",
+        include_str!("../../../migrations/hub/shop/0004_epochs.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) a database and applies `migrations` not yet applied.

@@ -48,3 +48,14 @@ pub struct Feed {
 /// The header that names one Automerge sync session: the hub keeps the sync state per device and
 /// session, and a new session starts from nothing (so a response lost in transit is re-sent).
 pub const SYNC_SESSION_HEADER: &str = "trestle-sync-session";
+
+/// The header naming the epoch of the shop document a till syncs in. On `/v1/sync/automerge` a
+/// hub in another epoch answers 409 `sync.new_epoch` (with `{"epoch": N}` in the details), and
+/// the till adopts the new epoch (carrying its late changes first through `/v1/sync/carry`).
+pub const EPOCH_HEADER: &str = "trestle-epoch";
+
+/// `POST /v1/epochs`: the hub started a new epoch of the shop document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EpochStarted {
+    pub epoch: u64,
+}

@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/till/0003_sync.sql"),
     ),
     (
+        "0004_sync_loop.sql",
+        include_str!("../../../migrations/till/0004_sync_loop.sql"),
+    ),
+    (
         "0007_market_day.sql",
         include_str!("../../../migrations/till/0007_market_day.sql"),
     ),

@@ -70,6 +70,12 @@ pub enum Error {
     HubRefused { code: String, message: String },
     #[error("the hub's answer could not be understood ({0})")]
     HubAnswer(String),
+    #[error("no conflict has the id {0}; `trestle conflicts` lists them")]
+    ConflictNotFound(String),
+    #[error("{choice:?} is not offered for this conflict; choose one of {offered}")]
+    ConflictChoice { choice: String, offered: String },
+    #[error("the conflict {id} is resolved already ({resolution})")]
+    ConflictResolved { id: String, resolution: String },
     #[error("the till's hub credentials in {} cannot be used ({reason}); pair the till again", .path.display())]
     Credentials { path: PathBuf, reason: String },
     #[error("sign in first: tap your name and enter your PIN")]
@@ -174,6 +180,9 @@ impl Error {
             Error::EventAlreadyOpen(_) => "event.already_open",
             Error::EventClosed(_) => "event.closed",
             Error::UnknownEvent(_) => "event.unknown",
+            Error::ConflictNotFound(_) => "conflict.not_found",
+            Error::ConflictChoice { .. } => "conflict.unknown_resolution",
+            Error::ConflictResolved { .. } => "conflict.resolved",
         }
     }
 }

@@ -31,11 +31,90 @@ pub(crate) struct ReplicaStore {
     epoch_actions: u64,
     /// Actions written since the last snapshot.
     since_snapshot: u64,
+    /// What this connection has read of the file: the snapshot's generation, the last change
+    /// row, and SQLite's `data_version` (which moves when ANOTHER connection commits — the
+    /// app's and the sync loop's connections share the file).
+    seen: Seen,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    generation: i64,
+    last_seq: i64,
+    data_version: i64,
 }
 
 impl ReplicaStore {
     pub(crate) fn holder(&self) -> Holder {
         self.replica.holder()
+    }
+
+    /// Brings the in-memory replica up to what other connections committed to the file since
+    /// this one last looked: their change rows are merged (or, after their compaction or a new
+    /// epoch, the whole replica reloaded). Run inside every transaction that writes the replica
+    /// (so nothing another connection stored is compacted away or overlooked) and by
+    /// [`Till::refresh`]. Returns whether anything was new.
+    pub(crate) fn catch_up(&mut self, conn: &rusqlite::Connection) -> Result<bool> {
+        let dv: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if dv == self.seen.data_version {
+            return Ok(false);
+        }
+        let generation: Option<i64> = conn
+            .query_row(
+                "SELECT generation FROM replica_snapshot WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if generation != Some(self.seen.generation) {
+            let fresh = load_as(conn, self.replica.holder())?
+                .ok_or_else(|| Error::Corrupt("the stock replica vanished".into()))?;
+            *self = fresh;
+            return Ok(true);
+        }
+        let rows: Vec<(i64, Vec<u8>)> = {
+            let mut st = conn.prepare_cached(
+                "SELECT seq, bytes FROM replica_changes WHERE seq > ?1 AND epoch = ?2 ORDER BY seq",
+            )?;
+            let rows = st
+                .query_map(
+                    params![
+                        self.seen.last_seq,
+                        i64::try_from(self.replica.epoch()).unwrap_or(i64::MAX)
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        self.seen.data_version = dv;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        for (seq, bytes) in &rows {
+            self.replica.merge_bytes(bytes).map_err(corrupt)?;
+            self.seen.last_seq = *seq;
+            self.epoch_actions += 1;
+            self.since_snapshot += 1;
+        }
+        // Those bytes are stored already; this connection's next row must hold only its own.
+        let _ = self.replica.take_unsaved_bytes();
+        Ok(true)
+    }
+
+    /// After this connection rewrote the snapshot (inside the same transaction).
+    fn snapshot_written(&mut self, conn: &rusqlite::Connection) -> Result<()> {
+        self.seen.generation = conn.query_row(
+            "SELECT generation FROM replica_snapshot WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        self.seen.last_seq = conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM replica_changes",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(())
     }
 }
 
@@ -45,27 +124,40 @@ fn corrupt(e: trestle_replica::Error) -> Error {
 
 /// Loads the replica from its snapshot and later changes; `None` when the file has none yet.
 pub(crate) fn load(conn: &rusqlite::Connection, till: TillId) -> Result<Option<ReplicaStore>> {
-    let snapshot: Option<(i64, i64, Vec<u8>)> = conn
+    load_as(conn, Holder::Till(till))
+}
+
+fn load_as(conn: &rusqlite::Connection, holder: Holder) -> Result<Option<ReplicaStore>> {
+    let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let snapshot: Option<(i64, i64, Vec<u8>, i64)> = conn
         .query_row(
-            "SELECT epoch, actions, bytes FROM replica_snapshot WHERE id = 1",
+            "SELECT epoch, actions, bytes, generation FROM replica_snapshot WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((epoch, actions, bytes)) = snapshot else {
+    let Some((epoch, actions, bytes, generation)) = snapshot else {
         return Ok(None);
     };
-    let mut st = conn.prepare("SELECT bytes FROM replica_changes WHERE epoch = ?1 ORDER BY seq")?;
+    let mut st =
+        conn.prepare("SELECT seq, bytes FROM replica_changes WHERE epoch = ?1 ORDER BY seq")?;
     let later = st
-        .query_map([epoch], |r| r.get::<_, Vec<u8>>(0))?
+        .query_map([epoch], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let refs: Vec<&[u8]> = later.iter().map(Vec::as_slice).collect();
-    let replica = ShopReplica::load(Holder::Till(till), &bytes, &refs).map_err(corrupt)?;
+    let refs: Vec<&[u8]> = later.iter().map(|(_, b)| b.as_slice()).collect();
+    let replica = ShopReplica::load(holder, &bytes, &refs).map_err(corrupt)?;
     let n = u64::try_from(later.len()).unwrap_or(u64::MAX);
     Ok(Some(ReplicaStore {
         replica,
         epoch_actions: u64::try_from(actions).unwrap_or(0) + n,
         since_snapshot: n,
+        seen: Seen {
+            generation,
+            last_seq: later.last().map_or(0, |(s, _)| *s),
+            data_version,
+        },
     }))
 }
 
@@ -143,11 +235,17 @@ pub(crate) fn bootstrap(db: &mut Db, till: TillId, shop_id: ShopId) -> Result<Re
         )?;
         Ok(())
     })?;
-    Ok(ReplicaStore {
+    let mut store = ReplicaStore {
         replica,
         epoch_actions: 0,
         since_snapshot: 0,
-    })
+        seen: Seen::default(),
+    };
+    store.snapshot_written(db.conn())?;
+    store.seen.data_version = db
+        .conn()
+        .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok(store)
 }
 
 /// Adds a variant to the catalog and, when tracked, this till's counters at `qty` (a count
@@ -182,6 +280,7 @@ pub(crate) fn append(tx: &Transaction<'_>, store: &mut ReplicaStore, cause: &str
             cause,
             bytes
         ])?;
+    store.seen.last_seq = tx.last_insert_rowid();
     store.epoch_actions += 1;
     store.since_snapshot += 1;
     Ok(())
@@ -200,6 +299,7 @@ impl Till {
         let store = &mut self.replica;
         let heads_before = store.replica.heads();
         let out = self.db.write(|tx| {
+            store.catch_up(tx)?;
             let out = f(tx, &mut store.replica)?;
             append(tx, store, cause)?;
             Ok(out)
@@ -240,6 +340,14 @@ impl Till {
         if let Err(e) = result {
             tracing::warn!(error = %e, "replica compaction postponed");
         }
+    }
+
+    /// Takes in what another connection to this till's file (the background sync loop, or the
+    /// app while the loop runs) committed since this one last looked: a long-lived `Till` that
+    /// shows stock calls this before reading. Cheap when nothing changed (one pragma). Returns
+    /// whether anything was new.
+    pub fn refresh(&mut self) -> Result<bool> {
+        self.replica.catch_up(self.db.conn())
     }
 
     /// This till's replica (read access).
@@ -283,40 +391,46 @@ impl Till {
 }
 
 fn compact(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
-    let bytes = store.replica.save();
-    let epoch = i64::try_from(store.replica.epoch()).unwrap_or(i64::MAX);
-    let actions = i64::try_from(store.epoch_actions).unwrap_or(i64::MAX);
     db.write(|tx| {
+        // What another connection stored since must be in the snapshot before its rows go.
+        store.catch_up(tx)?;
+        let bytes = store.replica.save();
+        let epoch = i64::try_from(store.replica.epoch()).unwrap_or(i64::MAX);
+        let actions = i64::try_from(store.epoch_actions).unwrap_or(i64::MAX);
         tx.execute(
             "UPDATE replica_snapshot SET epoch = ?1, actions = ?2, bytes = ?3 WHERE id = 1",
             params![epoch, actions, bytes],
         )?;
         tx.execute("DELETE FROM replica_changes WHERE epoch <= ?1", [epoch])?;
-        Ok(())
+        store.snapshot_written(tx)
     })?;
     store.since_snapshot = 0;
     Ok(())
 }
 
 fn rebase(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
-    let (mut next, archive) = store.replica.rebase()?;
-    let heads: Vec<String> = archive.heads.iter().map(|h| h.to_string()).collect();
-    let shop = store.replica.shop();
-    let bytes = next.save();
-    let epoch = i64::try_from(next.epoch()).unwrap_or(i64::MAX);
-    db.write(|tx| {
+    let seen = db.write(|tx| {
+        store.catch_up(tx)?;
+        let (mut next, archive) = store.replica.rebase()?;
+        let heads: Vec<String> = archive.heads.iter().map(|h| h.to_string()).collect();
+        let shop = store.replica.shop();
+        let bytes = next.save();
+        let epoch = i64::try_from(next.epoch()).unwrap_or(i64::MAX);
         insert_archive(tx, shop, archive.epoch, &heads, &archive.bytes)?;
         tx.execute(
             "UPDATE replica_snapshot SET epoch = ?1, actions = 0, bytes = ?2 WHERE id = 1",
             params![epoch, bytes],
         )?;
         tx.execute("DELETE FROM replica_changes", [])?;
+        let mut fresh = fresh_store(tx, next)?;
+        std::mem::swap(store, &mut fresh);
         Ok(())
-    })?;
-    tracing::info!(epoch = next.epoch(), "replica rebased into a new epoch");
-    store.replica = next;
-    store.epoch_actions = 0;
-    store.since_snapshot = 0;
+    });
+    seen?;
+    tracing::info!(
+        epoch = store.replica.epoch(),
+        "replica rebased into a new epoch"
+    );
     Ok(())
 }
 
@@ -342,13 +456,21 @@ pub(crate) fn insert_archive(
     Ok(())
 }
 
-/// A store for a replica just written whole as the snapshot (no changes after it).
-pub(crate) fn fresh_store(replica: ShopReplica) -> ReplicaStore {
-    ReplicaStore {
+/// A store for a replica just written whole as the snapshot (no changes after it), inside the
+/// transaction that wrote it.
+pub(crate) fn fresh_store(
+    conn: &rusqlite::Connection,
+    replica: ShopReplica,
+) -> Result<ReplicaStore> {
+    let mut store = ReplicaStore {
         replica,
         epoch_actions: 0,
         since_snapshot: 0,
-    }
+        seen: Seen::default(),
+    };
+    store.snapshot_written(conn)?;
+    store.seen.data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok(store)
 }
 
 /// Net units of each tracked variant the ledger says this till sold: sales minus refunds minus

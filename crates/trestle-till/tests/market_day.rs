@@ -7,11 +7,13 @@
 //! ledger tables; the CSV's rows add up to the same; the closed event takes no new sales.
 
 mod common;
+#[path = "common/hub.rs"]
+mod hub;
 
 use std::collections::BTreeMap;
 
 use common::engine::{gbp, params};
-use common::hub::Hub;
+use hub::{Hub, PRINT, TEE};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use trestle_core::catalog::Qty;
@@ -22,11 +24,6 @@ use trestle_till::returns::RefundItems;
 use trestle_till::sell::{LineRequest, SellRequest};
 use trestle_till::staff::Approval;
 use trestle_till::Till;
-
-/// Tracked, `deny`.
-const TEE: &str = "Queen Nefertiti — XL / Black / T-Shirt";
-/// Tracked, `continue`.
-const PRINT: &str = "Old Soul - 017 #Rihanna";
 
 impl Hub {
     fn ok(&self, method: &str, path: &str, body: Value) -> Value {

@@ -6,78 +6,11 @@
 //! with the hub stopped a pass is refused in one sentence and changes nothing.
 
 mod common;
+#[path = "common/hub.rs"]
+mod hub;
 
-use std::path::PathBuf;
-
-use common::hub::{Hub, KALIMA};
 use common::*;
-use rusqlite::{Connection, OpenFlags};
-use serde_json::{json, Value};
-
-/// Queen Nefertiti T-shirt XL / Black: tracked, `deny`.
-const TEE: &str = "Queen Nefertiti — XL / Black / T-Shirt";
-/// Old Soul - 017 #Rihanna print: tracked, `continue`.
-const PRINT: &str = "Old Soul - 017 #Rihanna";
-
-impl Hub {
-    fn allocate(&self, till: &str, lines: &[(&str, u32)]) {
-        let lines: Vec<Value> = lines
-            .iter()
-            .map(|(v, q)| json!({ "variant_id": v, "qty": q }))
-            .collect();
-        let (status, body) = self.call(
-            "POST",
-            "/v1/transfers",
-            Some(json!({ "to_till": till, "lines": lines })),
-        );
-        assert_eq!(status, 201, "{body}");
-    }
-
-    /// `holder` → (free, held) of one variant at the hub.
-    fn holders(&self, variant: &str) -> std::collections::BTreeMap<String, (i64, i64)> {
-        let (status, body) = self.call("GET", &format!("/v1/inventory/{variant}"), None);
-        assert_eq!(status, 200, "{body}");
-        body["holders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                (
-                    h["holder"].as_str().unwrap().to_string(),
-                    (h["free"].as_i64().unwrap(), h["held"].as_i64().unwrap()),
-                )
-            })
-            .collect()
-    }
-
-    /// Event id → how many times the hub stored it, read from the shop's file (read-only).
-    fn till_events(&self) -> std::collections::BTreeMap<String, i64> {
-        let mut path = self.db.clone().into_os_string();
-        path.push(".shops");
-        let path = PathBuf::from(path).join(format!("{}.sqlite", self.shop));
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let mut st = conn
-            .prepare("SELECT event_id, COUNT(*) FROM till_events GROUP BY event_id")
-            .unwrap();
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        rows
-    }
-}
-
-fn sell(till: &Cli, lines: &[(&str, u32)]) -> Value {
-    let mut args = vec!["sell".to_string()];
-    for (v, q) in lines {
-        args.push("--line".into());
-        args.push(format!("{v}={q}"));
-    }
-    args.extend(["--pay".into(), "cash=1000".into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    till.json(&args)
-}
+use hub::*;
 
 fn event_ids(till: &Cli) -> Vec<String> {
     till.json(&["outbox"])
@@ -86,11 +19,6 @@ fn event_ids(till: &Cli) -> Vec<String> {
         .iter()
         .map(|e| e["event_id"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn pair(till: &Cli, hub: &Hub, name: &str) -> Value {
-    let code = hub.pairing_code(name);
-    till.json(&["pair", "--hub", &hub.url, "--code", &code])
 }
 
 #[test]

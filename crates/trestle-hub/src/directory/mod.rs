@@ -43,7 +43,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "tokens:write",
     "staff:write",
 ];
-/// What a paired till may do.
+/// What a paired till may do: sync, read the shop, listen to its live stream (to sync as soon
+/// as another device sells), and read and resolve its conflicts at the stall.
 pub const DEVICE_SCOPES: &[&str] = &[
     "sync",
     "catalog:read",
@@ -51,7 +52,9 @@ pub const DEVICE_SCOPES: &[&str] = &[
     "events:read",
     "reservations:read",
     "reservations:write",
+    "stream:read",
     "conflicts:read",
+    "conflicts:write",
 ];
 /// What a staff session may do, within its event.
 pub const STAFF_SCOPES: &[&str] = &[

@@ -7,6 +7,7 @@
 //! another.
 
 mod checkout;
+mod epochs;
 mod reservations;
 mod staff;
 mod stock;

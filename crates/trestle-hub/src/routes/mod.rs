@@ -92,6 +92,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(staff::update_staff))
         .routes(routes!(staff::roster))
         .routes(routes!(staff::staff_session))
+        .routes(routes!(sync::carry))
+        .routes(routes!(sync::start_epoch))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))

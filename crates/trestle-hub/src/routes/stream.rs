@@ -67,6 +67,7 @@ pub async fn stream(
         None => Vec::new(),
     };
     let metrics = state.metrics.clone();
+    let mut closing = state.closing.subscribe();
     let events = channel_stream(move |out| async move {
         let mut last = after.unwrap_or(0);
         for e in &backlog {
@@ -76,7 +77,12 @@ pub async fn stream(
             last = e.seq;
         }
         loop {
-            match rx.recv().await {
+            let next = tokio::select! {
+                e = rx.recv() => e,
+                // The hub is shutting down: end the response so the shutdown can finish.
+                _ = closing.wait_for(|c| *c) => return,
+            };
+            match next {
                 Ok(e) if e.seq <= last => {}
                 Ok(e) => {
                     last = e.seq;

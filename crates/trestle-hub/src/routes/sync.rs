@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use trestle_protocol::{
-    ErrorBody, Feed, OutboxAck, OutboxBatch, MAX_CSV_BODY, SYNC_SESSION_HEADER,
+    EpochStarted, ErrorBody, Feed, OutboxAck, OutboxBatch, EPOCH_HEADER, MAX_CSV_BODY,
+    SYNC_SESSION_HEADER,
 };
 
 use crate::error::{HubError, Result};
@@ -56,12 +57,27 @@ pub async fn automerge_sync(
             )
         })?
         .to_string();
+    let epoch = epoch_header(&headers)?;
     let body = body.map_err(|_| HubError::TooLarge {
         limit: MAX_CSV_BODY,
     })?;
     let reply = auth
         .shop
-        .run(move |ctx| ctx.sync_message(device, session, body.to_vec()))
+        .run(move |ctx| {
+            if let Some(theirs) = epoch {
+                let ours = ctx.epoch();
+                if theirs != ours {
+                    return Err(HubError::Conflict {
+                        code: "sync.new_epoch",
+                        message: format!(
+                            "the shop document is in epoch {ours}, not {theirs}; adopt epoch {ours} first"
+                        ),
+                        details: Some(serde_json::json!({ "epoch": ours })),
+                    });
+                }
+            }
+            ctx.sync_message(device, session, body.to_vec())
+        })
         .await?;
     Ok(match reply {
         Some(bytes) => (
@@ -111,4 +127,63 @@ pub async fn feed(auth: Auth, ApiQuery(q): ApiQuery<FeedQuery>) -> Result<Json<F
         entries,
         next_after,
     }))
+}
+
+/// The `Trestle-Epoch` header, when sent: a number.
+fn epoch_header(headers: &HeaderMap) -> Result<Option<u64>> {
+    headers
+        .get(EPOCH_HEADER)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    HubError::invalid(
+                        "sync.bad_epoch",
+                        "the Trestle-Epoch header must be the number of an epoch",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// A till that kept working in the previous epoch sends its whole document of that epoch: the
+/// hub merges it into that epoch's archive and carries the till's late changes into the current
+/// epoch (once, however often it is sent); the answer is the archive as it is now, which the till
+/// merges before it adopts the current epoch.
+#[utoipa::path(post, path = "/v1/sync/carry", tag = "sync",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn carry(
+    auth: Auth,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    auth.require("sync")?;
+    let device = auth.device()?;
+    let body = body.map_err(|_| HubError::TooLarge {
+        limit: MAX_CSV_BODY,
+    })?;
+    let bytes = auth
+        .shop
+        .run(move |ctx| ctx.carry(device, body.to_vec()))
+        .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Starts a new epoch of the shop document (compaction: the history so far is archived and the
+/// new epoch starts from the current values). Tills adopt it at their next sync, carrying what
+/// they did offline in the old one.
+#[utoipa::path(post, path = "/v1/epochs", tag = "sync",
+    responses((status = 201, body = EpochStarted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn start_epoch(auth: Auth) -> Result<(StatusCode, Json<EpochStarted>)> {
+    auth.require("inventory:write")?;
+    let epoch = auth.shop.run(|ctx| ctx.start_epoch()).await?;
+    Ok((StatusCode::CREATED, Json(EpochStarted { epoch })))
 }

@@ -149,6 +149,8 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
             Some(json!({"active": false})),
             "staff:write",
         ),
+        ("POST", "/v1/sync/carry".into(), None, "sync"),
+        ("POST", "/v1/epochs".into(), None, "inventory:write"),
         (
             "POST",
             "/v1/webhooks".into(),
@@ -331,6 +333,7 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
         ("GET", "/v1/sync/feed"),
         ("GET", "/v1/sync/snapshot"),
         ("GET", "/v1/sync/staff"),
+        ("POST", "/v1/sync/carry"),
     ] {
         let r = hub.call(method, path, Some(&hub.admin), None, &[]).await;
         assert_eq!(r.status, 403, "{method} {path} with the admin token");

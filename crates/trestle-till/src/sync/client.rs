@@ -177,7 +177,15 @@ fn short(e: &dyn std::fmt::Display) -> String {
 
 /// The wait before retry `attempt` (1-based): 200 ms, 400 ms, 800 ms, … plus up to as much again.
 fn backoff(attempt: u32) -> Duration {
-    let base = BACKOFF_MS.saturating_mul(1u64 << attempt.saturating_sub(1).min(10));
+    jittered(BACKOFF_MS, attempt, u64::MAX)
+}
+
+/// `first_ms` doubled for each attempt after the first (at most `cap_ms`), plus a random jitter
+/// of up to as much again, so tills that lost the hub together do not come back in step.
+pub(crate) fn jittered(first_ms: u64, attempt: u32, cap_ms: u64) -> Duration {
+    let base = first_ms
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+        .min(cap_ms);
     let mut b = [0u8; 8];
     let jitter = if getrandom::fill(&mut b).is_ok() {
         u64::from_le_bytes(b) % base.max(1)

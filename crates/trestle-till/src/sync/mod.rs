@@ -9,13 +9,18 @@
 //! the last seq stored. So a pass that fails part-way keeps what was confirmed and the next pass
 //! finishes the rest.
 
+pub mod agent;
 pub mod client;
+pub mod conflicts;
+mod epoch;
+pub mod feed;
 pub mod pair;
+pub mod stream;
 
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
-use trestle_protocol::{Feed, OutboxAck, MAX_OUTBOX_BATCH, SYNC_SESSION_HEADER};
+use trestle_protocol::{Feed, OutboxAck, EPOCH_HEADER, MAX_OUTBOX_BATCH, SYNC_SESSION_HEADER};
 use trestle_replica::SyncState;
 use uuid::Uuid;
 
@@ -24,6 +29,9 @@ use crate::error::{Error, Result};
 use crate::till::Till;
 use client::{HubClient, ATTEMPTS};
 
+pub use agent::{AgentOptions, Connectivity, SyncAgent, SyncStatus};
+pub use conflicts::ConflictItem;
+pub use feed::FeedItem;
 pub use pair::{Credentials, HubLink, PairSummary, CREDENTIALS_FILE};
 
 /// The most rounds of one Automerge session before the pass gives up (a settled exchange takes
@@ -50,10 +58,16 @@ pub struct SyncSummary {
     pub feed_entries: usize,
     /// Stock conflicts the merges revealed (see `trestle audit`).
     pub conflicts: usize,
+    /// Feed entries acted on (stock given back, pickups cancelled, the rest noted).
+    pub feed_applied: usize,
+    /// Conflicts open at the hub for this shop after the pass (`trestle conflicts`).
+    pub open_conflicts: i64,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
     /// Staff members in the roster pulled from the hub.
     pub staff: usize,
+    /// The hub's new epoch of the shop document this pass moved the till to, if it did.
+    pub epoch: Option<u64>,
 }
 
 impl Till {
@@ -61,6 +75,8 @@ impl Till {
     /// `sync.hub_unreachable` having changed nothing.
     pub fn sync(&mut self) -> Result<SyncSummary> {
         let (link, creds) = self.credentials()?;
+        // What the app's connection committed since (a sale a moment ago) goes in this pass.
+        self.refresh()?;
         let hub = HubClient::new(&link.hub_url, Some(creds.device_token))?;
         let mut s = SyncSummary {
             hub_url: link.hub_url.clone(),
@@ -70,6 +86,15 @@ impl Till {
         self.exchange(&hub, &mut s)?;
         self.pull_feed(&hub, link.feed_after, &mut s)?;
         s.staff = self.pull_roster(&hub)?;
+        let applied = self.apply_feed()?;
+        s.feed_applied = applied.entries;
+        if applied.changed > 0 {
+            // What the feed made this till do (stock given back, a pickup cancelled) goes now.
+            let merged = s.merged;
+            self.exchange(&hub, &mut s)?;
+            s.merged += merged;
+        }
+        s.open_conflicts = self.fetch_conflicts(&hub)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.db.write(|tx| {
             tx.execute(
@@ -149,12 +174,21 @@ impl Till {
     /// Automerge sync until neither side has anything to say. A session whose exchange is lost
     /// is started afresh (new session id, fresh state on both sides) rather than resent.
     fn exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
-        let before = self.replica.replica.heads();
+        let mut before = self.replica.replica.heads();
         let mut session = 0;
+        let mut adopted = false;
         loop {
             session += 1;
             match self.session(hub, s) {
                 Ok(()) => break,
+                // The hub started a new epoch: move to it (once a pass), then sync in it.
+                Err(Error::HubRefused { code, .. }) if code == "sync.new_epoch" && !adopted => {
+                    adopted = true;
+                    session -= 1;
+                    let epoch = self.adopt_hub_epoch(hub)?;
+                    s.epoch = Some(epoch);
+                    before = self.replica.replica.heads();
+                }
                 Err(e @ (Error::HubUnreachable { .. } | Error::HubFailed { .. }))
                     if session < SESSIONS =>
                 {
@@ -169,6 +203,7 @@ impl Till {
 
     fn session(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
         let id = self.new_uuid().to_string();
+        let epoch = self.replica.replica.epoch();
         let mut state = SyncState::new();
         for _ in 0..MAX_ROUNDS {
             let ours = self
@@ -179,6 +214,7 @@ impl Till {
             let answer = hub.send("/v1/sync/automerge", 1, |c, u| {
                 c.post(u)
                     .header(SYNC_SESSION_HEADER, &id)
+                    .header(EPOCH_HEADER, epoch.to_string())
                     .header("content-type", "application/octet-stream")
                     .body(ours.clone())
             })?;

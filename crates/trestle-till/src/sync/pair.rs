@@ -203,7 +203,7 @@ impl Till {
                 return Err(e);
             }
         }
-        self.replica = fresh_store(joined);
+        self.replica = fresh_store(self.db.conn(), joined)?;
         tracing::info!(hub = %url, shop = %paired.shop_id, "paired");
         Ok(summary)
     }

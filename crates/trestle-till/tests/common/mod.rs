@@ -399,4 +399,3 @@ pub fn till_with_a_sale() -> (Cli, String, i64) {
 }
 
 pub mod engine;
-pub mod hub;

@@ -55,8 +55,13 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Pair this till with a hub, using the code the hub's admin gives
     Pair(PairArgs),
-    /// One sync pass with the paired hub: outbox, shop document, feed, staff roster
-    Sync,
+    /// One sync pass with the paired hub (outbox, shop document, feed, conflicts), or with
+    /// --watch the background loop until Ctrl-C
+    Sync(crate::sync_cmds::SyncArgs),
+    /// Conflicts a person must decide, and resolving them
+    Conflicts(crate::sync_cmds::ConflictsArgs),
+    /// What the hub's feed asked of this till and what the till did
+    Feed(crate::sync_cmds::FeedArgs),
     /// Staff: sign in and out, the roster, the refund limit
     #[command(subcommand)]
     Staff(crate::market::StaffCmd),
@@ -419,17 +424,6 @@ pub fn pair(dir: &Path, a: PairArgs, json: bool) -> Result<(), Error> {
         print_json(&summary);
     } else {
         render::paired(&summary);
-    }
-    Ok(())
-}
-
-pub fn sync(dir: &Path, json: bool) -> Result<(), Error> {
-    let mut till = Till::open(dir)?;
-    let summary = till.sync()?;
-    if json {
-        print_json(&summary);
-    } else {
-        render::synced(&summary);
     }
     Ok(())
 }

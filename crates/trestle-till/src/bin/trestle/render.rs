@@ -316,6 +316,11 @@ pub fn synced(s: &SyncSummary) {
     row("duplicates (sent before)", &s.duplicates.to_string());
     row("merged changes", &s.merged.to_string());
     row("feed entries", &s.feed_entries.to_string());
+    row("feed entries acted on", &s.feed_applied.to_string());
+    row(
+        "open conflicts (see `trestle conflicts`)",
+        &s.open_conflicts.to_string(),
+    );
     if s.conflicts > 0 {
         row(
             "stock conflicts (see `trestle audit`)",
