@@ -175,6 +175,22 @@ pub fn parse_utc(input: &str) -> Option<u64> {
     u64::try_from(total).ok()?.checked_mul(1000)
 }
 
+/// Parses an HTTP date (`Tue, 01 Dec 2026 22:01:08 GMT`, RFC 9110's IMF-fixdate) into Unix
+/// milliseconds. `None` when it is not one.
+pub fn parse_http_date(input: &str) -> Option<u64> {
+    let rest = input.trim().split_once(", ")?.1;
+    let mut p = rest.split(' ');
+    let (d, mon, y, t, zone) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
+    if zone != "GMT" || p.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? + 1;
+    parse_utc(&format!("{y}-{m:02}-{d}T{t}Z"))
+}
+
 fn num<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
     if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -272,6 +288,9 @@ mod tests {
             "2024-02-29 00:00:00Z"
         );
         assert_eq!(parse_utc("2026-11-22 14:03"), Some(t - 5000));
+        assert_eq!(parse_http_date("Sun, 22 Nov 2026 14:03:05 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sun, 22 Nov 2026 14:03:05 CET"), None);
+        assert_eq!(parse_http_date("yesterday"), None);
         for bad in [
             "",
             "2026-13-01",

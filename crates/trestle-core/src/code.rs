@@ -2,8 +2,9 @@
 //! code is caught before it is looked up) and pairing codes. The alphabet has no look-alikes:
 //! no `0`/`O`, `1`/`I`/`L`, and no `U` (read as `V`).
 //!
-//! The check symbol is Luhn mod N over the alphabet: any single wrong symbol and any swap of
-//! two neighbouring symbols is detected.
+//! The check symbol is Luhn mod N over the alphabet: any single wrong symbol is detected, and
+//! any swap of two neighbouring symbols except `2` and `Z` (values 0 and N-1, Luhn's one blind
+//! spot, found by the property test in `reservation.rs`).
 
 use crate::error::{Error, Result};
 

@@ -17,6 +17,7 @@ pub mod receipt;
 #[cfg(test)]
 mod receipts_tests;
 pub mod refund;
+pub mod reservation;
 pub mod sale;
 pub mod staff;
 pub mod tax;

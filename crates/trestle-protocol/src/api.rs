@@ -398,6 +398,11 @@ pub struct CheckoutRequest {
     /// `paid` unless said otherwise; only pickups may be `deposit` or `pay_on_pickup`.
     #[serde(default)]
     pub payment: Option<Payment>,
+    /// With `payment: deposit`: what the customer paid now, minor units (more than 0, less than
+    /// the total). The rest is paid when the pickup is handed over; without it the stall asks for
+    /// the whole price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit_minor: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -433,6 +438,10 @@ pub struct Order {
     pub totals: OrderTotals,
     /// The pickup reservation, for `pickup` orders.
     pub reservation: Option<ReservationRef>,
+    /// For pickup orders, read live: the reservation's status (`held` … `collected`,
+    /// `cancelled`, `expired`). Absent for posted orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment_status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -483,6 +492,29 @@ pub struct Reservation {
     pub lines: Vec<ReservationLine>,
     /// True when a cancellation was asked for and the holding till has not acted on it yet.
     pub cancel_requested: bool,
+    /// When the holder releases it if not collected (RFC 3339), for holds made with an expiry.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// What was paid before the hand-over (a deposit, or everything), minor units.
+    #[serde(default)]
+    pub paid_minor: i64,
+    /// Every hand-over: who made it, what, with which receipt, and its state.
+    #[serde(default)]
+    pub handovers: Vec<HandoverRecord>,
+}
+
+/// One hand-over of a reservation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HandoverRecord {
+    pub id: Uuid,
+    /// `hub` or `till:<id>`.
+    pub by: String,
+    pub lines: Vec<LineRequest>,
+    /// `settled`, `pending` (made by a till that does not hold it, not yet taken in by the
+    /// holder) or `refused` (handed over twice, or after it was cancelled: a conflict).
+    pub state: String,
+    /// The receipt of the sale that took the payment at the hand-over, if one did.
+    pub receipt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

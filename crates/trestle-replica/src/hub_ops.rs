@@ -28,6 +28,11 @@ pub struct ReservationView {
     pub payment_state: String,
     /// Per variant: (reserved, collected).
     pub lines: Vec<(VariantId, i64, i64)>,
+    pub details: crate::pickups::ReservationDetails,
+    /// Prepaid credit already used by settled hand-overs (the holder's count).
+    pub applied_minor: i64,
+    /// Every hand-over, settled, pending or refused.
+    pub handovers: Vec<crate::pickups::Handover>,
 }
 
 /// A market event as the document holds it, with its status (`planned`, `open`, `closed`).
@@ -188,6 +193,9 @@ impl ShopReplica {
             status: text("status")?,
             payment_state: text("payment_state")?,
             lines,
+            details: crate::pickups::ReservationDetails::read(&self.doc, &obj)?,
+            applied_minor: read_int(&self.doc, &obj, "applied_minor", None)?.unwrap_or(0),
+            handovers: crate::pickups::read_handovers(&self.doc, &obj)?,
         }))
     }
 
@@ -290,6 +298,7 @@ mod tests {
             event: None,
             payment: PaymentState::Paid,
             lines: vec![(v, q(2))],
+            details: Default::default(),
         })
         .unwrap();
         hub.hand_over_reservation(TransferId(Uuid::from_u128(11)), r, till)

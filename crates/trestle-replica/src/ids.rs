@@ -118,6 +118,10 @@ pub enum Cause {
     Reserve(ReservationId),
     Collect(CollectId),
     Cancel(ReservationId),
+    /// A hold whose expiry passed, released by its holder.
+    Expire(ReservationId),
+    /// The holder taking in a hand-over another till made of its reservation.
+    Settle(CollectId),
     Transfer(TransferId),
     Count(CountId),
     /// Online orders taken by the hub from its own `free`, many orders in one change.
@@ -141,6 +145,8 @@ impl Cause {
             Cause::Reserve(id) => format!("reserve:{id}"),
             Cause::Collect(id) => format!("collect:{id}"),
             Cause::Cancel(id) => format!("cancel:{id}"),
+            Cause::Expire(id) => format!("expire:{id}"),
+            Cause::Settle(id) => format!("settle:{id}"),
             Cause::Transfer(id) => format!("transfer:{id}"),
             Cause::Count(id) => format!("count:{id}"),
             Cause::Orders(id) => format!("orders:{id}"),
@@ -159,6 +165,8 @@ impl Cause {
             "reserve" => CauseKind::Reserve,
             "collect" => CauseKind::Collect,
             "cancel" => CauseKind::Cancel,
+            "expire" => CauseKind::Expire,
+            "settle" => CauseKind::Settle,
             "transfer" => CauseKind::Transfer,
             "count" => CauseKind::Count,
             "orders" => CauseKind::Orders,
@@ -178,6 +186,8 @@ pub enum CauseKind {
     Reserve,
     Collect,
     Cancel,
+    Expire,
+    Settle,
     Transfer,
     Count,
     Orders,

@@ -32,6 +32,7 @@ pub mod hub_ops;
 pub mod ids;
 pub mod invariants;
 pub mod ops;
+pub mod pickups;
 pub mod replica;
 pub mod schema;
 mod sync_guard;
@@ -42,6 +43,7 @@ pub use hub_ops::{EventView, ReservationView};
 pub use ids::{Cause, CauseKind, Holder};
 pub use invariants::{AuditTrail, Conflict, ConflictKind, Resolution};
 pub use ops::{NewReservation, PaymentState};
+pub use pickups::{Handover, ReservationDetails, Settled};
 pub use replica::{
     EventFields, HolderLevel, MergeReport, Role, ShopId, ShopReplica, SyncState, VariantLevel,
 };

@@ -45,6 +45,8 @@ pub struct NewReservation {
     pub event: Option<MarketEventId>,
     pub payment: PaymentState,
     pub lines: Vec<(VariantId, Qty)>,
+    /// Contact details, expiry, prices and what was paid already.
+    pub details: crate::pickups::ReservationDetails,
 }
 
 /// A reservation's lines: per variant, (reserved, collected).
@@ -195,6 +197,7 @@ impl ShopReplica {
                 doc.put(&l, v.to_string(), *n)?;
                 doc.put(&c, v.to_string(), 0_i64)?;
             }
+            r.details.write(doc, &obj)?;
             Ok(())
         })
     }
@@ -234,18 +237,35 @@ impl ShopReplica {
         reservation: ReservationId,
         lines: &[(VariantId, Qty)],
     ) -> Result<ChangeHash> {
+        self.collect_paid(id, reservation, lines, "", 0)
+    }
+
+    /// [`ShopReplica::collect`] with the receipt of the sale that took the rest of the payment
+    /// (empty for none) and how much of the reservation's prepaid credit it used.
+    pub fn collect_paid(
+        &mut self,
+        id: CollectId,
+        reservation: ReservationId,
+        lines: &[(VariantId, Qty)],
+        receipt: &str,
+        credit: i64,
+    ) -> Result<ChangeHash> {
+        let holder = self.holder;
         let (obj, current) = self.open_reservation(reservation)?;
+        // Hand-overs other tills made and this holder has not taken in yet count as gone.
+        let pending = crate::pickups::read_handovers(&self.doc, &obj)?;
         let wanted = tally(lines)?;
         let mut plan = Plan::new();
         let mut after = current.clone();
         for (v, n) in &wanted {
             let (qty, done) = current.get(v).copied().unwrap_or((0, 0));
-            if qty - done < *n {
+            let elsewhere = crate::pickups::pending_units(&pending, *v);
+            if qty - done - elsewhere < *n {
                 return Err(Error::CollectTooMany {
                     id: reservation.to_string(),
                     variant: *v,
                     wanted: *n,
-                    remaining: qty - done,
+                    remaining: qty - done - elsewhere,
                 });
             }
             self.plan_take(&mut plan, *v, K_HELD, *n, true)?;
@@ -268,12 +288,30 @@ impl ShopReplica {
                 "partially_collected"
             };
             doc.put(&obj, "status", status)?;
+            crate::pickups::record_handover(
+                doc, &obj, id, holder, &wanted, "settled", receipt, credit,
+            )?;
+            if credit > 0 {
+                let applied = read_int(doc, &obj, "applied_minor", None)?.unwrap_or(0);
+                doc.put(&obj, "applied_minor", applied + credit)?;
+            }
             Ok(())
         })
     }
 
     /// Cancels a reservation: what is still held goes back to `free`. `cancel:<id>`.
     pub fn cancel(&mut self, reservation: ReservationId) -> Result<ChangeHash> {
+        self.close(reservation, "cancelled", Cause::Cancel(reservation))
+    }
+
+    /// Closes an open reservation of this holder with `status`: what is still held goes back to
+    /// `free`, in one change named `cause`.
+    pub(crate) fn close(
+        &mut self,
+        reservation: ReservationId,
+        status: &'static str,
+        cause: Cause,
+    ) -> Result<ChangeHash> {
         let (obj, current) = self.open_reservation(reservation)?;
         let mut plan = Plan::new();
         for (v, (qty, done)) in &current {
@@ -284,9 +322,9 @@ impl ShopReplica {
                 }
             }
         }
-        self.write(Cause::Cancel(reservation), |doc| {
+        self.write(cause, |doc| {
             Self::apply(doc, &plan)?;
-            doc.put(&obj, "status", "cancelled")?;
+            doc.put(&obj, "status", status)?;
             Ok(())
         })
     }

@@ -116,6 +116,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     event: None,
                     payment: PaymentState::Paid,
                     lines: vec![(variant(m), q(n))],
+                    details: Default::default(),
                 };
                 if reps[i].reserve(&r).is_ok() {
                     reservations[i].push(id);

@@ -33,6 +33,7 @@ fn reserve(r: &mut ShopReplica, n: u32) -> ReservationId {
         event: None,
         payment: PaymentState::PayOnPickup,
         lines: vec![(MUG, q(n))],
+        details: Default::default(),
     })
     .unwrap();
     id

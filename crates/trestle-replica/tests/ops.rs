@@ -27,6 +27,7 @@ fn reservation(
         event: None,
         payment: PaymentState::Deposit,
         lines,
+        details: Default::default(),
     }
 }
 

@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/till/0004_sync_loop.sql"),
     ),
     (
+        "0006_pickups.sql",
+        include_str!("../../../migrations/till/0006_pickups.sql"),
+    ),
+    (
         "0007_market_day.sql",
         include_str!("../../../migrations/till/0007_market_day.sql"),
     ),

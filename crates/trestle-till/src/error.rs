@@ -76,6 +76,18 @@ pub enum Error {
     ConflictChoice { choice: String, offered: String },
     #[error("the conflict {id} is resolved already ({resolution})")]
     ConflictResolved { id: String, resolution: String },
+    #[error(
+        "no pickup matches {0:?}; check the code, or search by the customer's name, email or phone"
+    )]
+    PickupNotFound(String),
+    #[error("{count} pickups match {query:?} ({examples}); use the pickup code")]
+    PickupAmbiguous {
+        query: String,
+        count: usize,
+        examples: String,
+    },
+    #[error("{0}")]
+    Pickup(String),
     #[error("the till's hub credentials in {} cannot be used ({reason}); pair the till again", .path.display())]
     Credentials { path: PathBuf, reason: String },
     #[error("sign in first: tap your name and enter your PIN")]
@@ -183,6 +195,9 @@ impl Error {
             Error::ConflictNotFound(_) => "conflict.not_found",
             Error::ConflictChoice { .. } => "conflict.unknown_resolution",
             Error::ConflictResolved { .. } => "conflict.resolved",
+            Error::PickupNotFound(_) => "pickup.not_found",
+            Error::PickupAmbiguous { .. } => "pickup.ambiguous",
+            Error::Pickup(_) => "pickup.refused",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod export;
 pub mod ledger;
+pub mod pickups;
 pub mod queries;
 pub mod replica;
 pub mod report;

@@ -479,6 +479,7 @@ fn ledger_net_sold(conn: &rusqlite::Connection) -> Result<BTreeMap<VariantId, i6
     let mut st = conn.prepare(
         "SELECT variant_id, SUM(q) FROM (
              SELECT l.variant_id, l.qty AS q FROM sale_lines l
+                 WHERE l.sale_id NOT IN (SELECT sale_id FROM pickup_sales)
              UNION ALL SELECT r.variant_id, -r.qty FROM refund_lines r
              UNION ALL SELECT l.variant_id, -l.qty FROM voids v JOIN sale_lines l ON l.sale_id = v.sale_id
          ) JOIN variants ON variants.id = variant_id

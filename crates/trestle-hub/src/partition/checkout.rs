@@ -17,7 +17,7 @@ use trestle_protocol::{
     MAX_LINES,
 };
 use trestle_replica::ids::{MarketEventId, ReservationId, TransferId};
-use trestle_replica::{Holder, NewReservation, PaymentState};
+use trestle_replica::{Holder, NewReservation, PaymentState, ReservationDetails};
 use uuid::Uuid;
 
 use super::{store, Ctx};
@@ -127,6 +127,23 @@ impl Ctx<'_> {
             });
         }
         let priced = cart.price()?;
+        match (payment, req.deposit_minor) {
+            (Payment::Deposit, None) => {}
+            (Payment::Deposit, Some(d)) if d > 0 && d < priced.totals.total.minor() => {}
+            (Payment::Deposit, Some(_)) => {
+                return Err(HubError::invalid(
+                    "checkout.invalid_deposit",
+                    "deposit_minor must be more than 0 and less than the order's total",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(HubError::invalid(
+                    "checkout.invalid_deposit",
+                    "deposit_minor is only for orders paid by deposit",
+                ))
+            }
+            (_, None) => {}
+        }
         // 4. The escrow check: only the hub's own free, minus this batch's earlier orders.
         let mut wanted: BTreeMap<VariantId, i64> = BTreeMap::new();
         for (v, q) in &lines {
@@ -152,10 +169,25 @@ impl Ctx<'_> {
         if !short.is_empty() {
             self.metrics.oversell_refused();
             let names: Vec<String> = short.iter().map(|s| s.title.clone()).collect();
+            // A pickup for an event whose stock is all at its tills is refused, never taken from
+            // a till (only a holder takes from its own counters): the customer is told where the
+            // stock is.
+            let at_stall = match &pickup_event {
+                Some((event, _)) => self.at_event_tills(*event, &short)?,
+                None => 0,
+            };
+            let message = if at_stall > 0 {
+                format!(
+                    "not enough stock online of {}; what is left is at the stall of the event, so buy it there",
+                    names.join(", ")
+                )
+            } else {
+                format!("not enough stock online of {}", names.join(", "))
+            };
             return Err(HubError::Conflict {
                 code: "stock.short",
-                message: format!("not enough stock online of {}", names.join(", ")),
-                details: Some(json!({ "short": short })),
+                message,
+                details: Some(json!({ "short": short, "at_event_tills": at_stall })),
             });
         }
         // 5. Take the stock: ship orders at the batch's end; pickups as a reservation now.
@@ -165,9 +197,27 @@ impl Ctx<'_> {
                 self.st.pending.extend(lines.iter().copied());
                 None
             }
-            Some((event, till)) => Some(self.hold_for_pickup(
-                order_id, &name, &email, &phone, payment, event, till, &lines,
-            )?),
+            Some((event, till)) => {
+                let prices = priced
+                    .lines
+                    .iter()
+                    .map(|l| (l.variant_id, l.unit_price.minor()))
+                    .collect();
+                let paid = match payment {
+                    Payment::Paid => priced.totals.total.minor(),
+                    Payment::Deposit => req.deposit_minor.unwrap_or(0),
+                    Payment::PayOnPickup => 0,
+                };
+                let details = ReservationDetails {
+                    email: email.clone(),
+                    phone: phone.clone(),
+                    expires_at: None,
+                    prices,
+                    paid_minor: paid,
+                    created_at: now_ms().try_into().unwrap_or(0),
+                };
+                Some(self.hold_for_pickup(order_id, &name, payment, event, till, &lines, details)?)
+            }
         };
         self.st.touched.extend(wanted.keys().copied());
         // 6. The order, answered and stored with its key.
@@ -202,6 +252,7 @@ impl Ctx<'_> {
                 total_minor: priced.totals.total.minor(),
             },
             reservation,
+            fulfilment_status: None,
         };
         let body = serde_json::to_string(&order)?;
         self.tx.prepare_cached(
@@ -241,6 +292,22 @@ impl Ctx<'_> {
             order,
             replayed: false,
         })
+    }
+
+    /// Units of the short variants free at the event's tills.
+    fn at_event_tills(&self, event: MarketEventId, short: &[ShortLine]) -> Result<i64> {
+        let Some(e) = self.st.replica.event(event)? else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for s in short {
+            for l in self.st.replica.stock_of(VariantId(s.variant_id))? {
+                if e.fields.tills.contains(&l.holder) {
+                    n += l.free.max(0);
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// The hub's own `free` of a variant (0 when it holds none of it), read from the replica
@@ -286,13 +353,13 @@ impl Ctx<'_> {
         &mut self,
         order: Uuid,
         name: &str,
-        email: &Option<String>,
-        phone: &Option<String>,
         payment: Payment,
         event: MarketEventId,
         till: Option<Holder>,
         lines: &[(VariantId, Qty)],
+        details: ReservationDetails,
     ) -> Result<ReservationRef> {
+        let (email, phone) = (details.email.clone(), details.phone.clone());
         let id = ReservationId(new_id());
         let code = loop {
             let c = ReservationCode::from_random(random::<6>());
@@ -311,6 +378,7 @@ impl Ctx<'_> {
                 Payment::PayOnPickup => PaymentState::PayOnPickup,
             },
             lines: lines.to_vec(),
+            details,
         };
         self.st.replica.reserve(&new).map_err(|e| match e {
             trestle_replica::Error::Short {
@@ -371,10 +439,24 @@ impl Ctx<'_> {
             .prepare_cached("SELECT body FROM orders ORDER BY number DESC LIMIT ?1")?;
         let rows = st.query_map([limit], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
-        for body in rows {
-            out.push(serde_json::from_str(&body?)?);
+        let bodies: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        for body in bodies {
+            out.push(self.live_order(serde_json::from_str(&body)?)?);
         }
         Ok(out)
+    }
+
+    /// An order as stored, with its pickup's status read now.
+    fn live_order(&self, mut order: Order) -> Result<Order> {
+        if let Some(r) = &order.reservation {
+            order.fulfilment_status = self
+                .st
+                .replica
+                .reservation(ReservationId(r.id))?
+                .map(|v| v.status);
+        }
+        Ok(order)
     }
 
     pub fn order(&mut self, id: Uuid) -> Result<Order> {
@@ -387,6 +469,6 @@ impl Ctx<'_> {
             )
             .optional()?;
         let body = body.ok_or_else(|| HubError::not_found("order", id))?;
-        Ok(serde_json::from_str(&body)?)
+        self.live_order(serde_json::from_str(&body)?)
     }
 }

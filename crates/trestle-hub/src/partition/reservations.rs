@@ -5,14 +5,15 @@
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use trestle_core::code::ReservationCode;
-use trestle_protocol::{LineRequest, Reservation, ReservationLine};
+use trestle_core::reservation::Query;
+use trestle_protocol::{HandoverRecord, LineRequest, Reservation, ReservationLine};
 use trestle_replica::ids::{CollectId, ReservationId};
 use trestle_replica::{Holder, ReservationView};
 use uuid::Uuid;
 
 use super::checkout::typed_lines;
 use super::{store, Ctx};
-use crate::db::new_id;
+use crate::db::{new_id, rfc3339};
 use crate::error::{HubError, Result};
 
 /// What a reservation list is filtered by.
@@ -62,6 +63,29 @@ impl Ctx<'_> {
                 })
                 .collect(),
             cancel_requested: cancel != 0,
+            expires_at: r
+                .details
+                .expires_at
+                .map(|ms| rfc3339(i64::try_from(ms).unwrap_or(i64::MAX))),
+            paid_minor: r.details.paid_minor,
+            handovers: r
+                .handovers
+                .iter()
+                .map(|h| HandoverRecord {
+                    id: h.id.0,
+                    by: h.by.to_string(),
+                    lines: h
+                        .lines
+                        .iter()
+                        .map(|(v, n)| LineRequest {
+                            variant_id: v.0,
+                            qty: u32::try_from(*n).unwrap_or(0),
+                        })
+                        .collect(),
+                    state: h.state.clone(),
+                    receipt: Some(h.receipt.clone()).filter(|s| !s.is_empty()),
+                })
+                .collect(),
         })
     }
 
@@ -78,8 +102,7 @@ impl Ctx<'_> {
     }
 
     pub fn reservations(&mut self, f: &ReservationFilter) -> Result<Vec<Reservation>> {
-        let code = f.q.as_deref().and_then(|q| ReservationCode::parse(q).ok());
-        let needle = f.q.as_deref().map(str::to_lowercase);
+        let query = f.q.as_deref().map(Query::parse).transpose()?;
         let mut out = Vec::new();
         for r in self.st.replica.reservations()? {
             if f.event.is_some_and(|e| r.event.map(|x| x.0) != Some(e)) {
@@ -88,11 +111,9 @@ impl Ctx<'_> {
             if f.status.as_deref().is_some_and(|s| s != r.status) {
                 continue;
             }
-            if let Some(n) = &needle {
-                let by_code = code.as_ref().is_some_and(|c| c.as_str() == r.code);
-                let by_name = r.customer.to_lowercase().contains(n.as_str());
-                let by_contact = !by_code && !by_name && self.contact_matches(r.id.0, n)?;
-                if !(by_code || by_name || by_contact) {
+            if let Some(q) = &query {
+                let (email, phone) = self.contact(&r)?;
+                if !q.matches(&r.code, &r.customer, email.as_deref(), phone.as_deref()) {
                     continue;
                 }
             }
@@ -101,29 +122,21 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn contact_matches(&self, id: Uuid, needle: &str) -> Result<bool> {
+    /// The customer's email and phone: from the document, or (reservations made before it
+    /// carried them) the hub's own record.
+    fn contact(&self, r: &ReservationView) -> Result<(Option<String>, Option<String>)> {
+        if r.details.email.is_some() || r.details.phone.is_some() {
+            return Ok((r.details.email.clone(), r.details.phone.clone()));
+        }
         let row: Option<(Option<String>, Option<String>)> = self
             .tx
             .query_row(
                 "SELECT email, phone FROM reservation_meta WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                [r.id.0.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        let Some((email, phone)) = row else {
-            return Ok(false);
-        };
-        // "07700 900123" finds "+44 7700 900123": a national leading 0 is not compared.
-        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
-        let digits = digits.trim_start_matches('0').to_string();
-        Ok(email.is_some_and(|e| e.to_lowercase().contains(needle))
-            || (digits.len() >= 4
-                && phone.is_some_and(|p| {
-                    p.chars()
-                        .filter(char::is_ascii_digit)
-                        .collect::<String>()
-                        .contains(&digits)
-                })))
+        Ok(row.unwrap_or((None, None)))
     }
 
     pub fn reservation(&mut self, id: Uuid) -> Result<Reservation> {

@@ -140,6 +140,8 @@ impl Ctx<'_> {
             let statuses = self.reservation_statuses()?;
             let report = self.st.replica.receive_sync_message(state, message)?;
             if report.heads_changed {
+                // Hand-overs tills made of reservations the hub still holds: taken in here.
+                self.st.replica.settle_handovers()?;
                 for (v, _) in touched_cells(&mut self.st.replica, &before)? {
                     self.st.touched.insert(v);
                 }
@@ -174,10 +176,13 @@ impl Ctx<'_> {
     fn announce_reservation_changes(&mut self, before: &HashMap<Uuid, String>) -> Result<()> {
         for r in self.st.replica.reservations()? {
             let id = r.id.0;
+            self.double_handovers(&r)?;
             if before.get(&id) == Some(&r.status) {
                 continue;
             }
             let topic = match r.status.as_str() {
+                // Made at a till and reaching the hub for the first time.
+                "held" | "ready" if !before.contains_key(&id) => "reservation.created",
                 "collected" | "partially_collected" => "reservation.collected",
                 "cancelled" => "reservation.cancelled",
                 "expired" => "reservation.expired",
@@ -214,6 +219,28 @@ impl Ctx<'_> {
             }
             let data = self.reservation_json(r.id)?;
             store::publish(self.tx, self.st, self.published, topic, data)?;
+        }
+        Ok(())
+    }
+
+    /// A reservation handed over twice (two tills that could not see each other, or a till after
+    /// it was cancelled) is a conflict, one per extra hand-over.
+    fn double_handovers(&mut self, r: &trestle_replica::ReservationView) -> Result<()> {
+        for h in r.double_handovers() {
+            self.record_conflict(NewConflict {
+                kind: "conflict.double_handover".into(),
+                variant: None,
+                holder: Some(h.by.to_string()),
+                facts: json!({
+                    "reservation_id": r.id.0, "code": r.code, "customer": r.customer,
+                    "status_at_the_holder": r.status, "handed_over_by": h.by.to_string(),
+                    "handover_id": h.id.0, "handover_state": h.state,
+                    "lines": h.lines.iter().map(|(v, n)| json!({"variant_id": v.0, "qty": n})).collect::<Vec<_>>(),
+                    "what_happened": "the reservation was handed over again at a till that could not see the first hand-over (or after it was cancelled)",
+                }),
+                resolutions: vec!["charge_customer".into(), "goods_returned".into(), "write_off".into()],
+                fingerprint: format!("double_handover:{}:{}", r.id, h.id),
+            })?;
         }
         Ok(())
     }

@@ -26,6 +26,8 @@ const MAX_ANSWER: u64 = 256 * 1024 * 1024;
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The hub's clock when it answered (its `Date` header, whole seconds), Unix ms.
+    pub date_ms: Option<u64>,
 }
 
 impl Answer {
@@ -112,6 +114,11 @@ impl HubClient {
             })
         })?;
         let status = resp.status().as_u16();
+        let date_ms = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(trestle_core::clock::parse_http_date);
         let mut body = Vec::new();
         resp.take(MAX_ANSWER + 1)
             .read_to_end(&mut body)
@@ -127,7 +134,11 @@ impl HubClient {
             )));
         }
         match status {
-            200..=299 => Ok(Answer { status, body }),
+            200..=299 => Ok(Answer {
+                status,
+                body,
+                date_ms,
+            }),
             401 => Err(Failure::Final(Error::HubUnauthorised)),
             429 | 500..=599 => Err(Failure::Transient(Error::HubFailed {
                 url: self.url.clone(),

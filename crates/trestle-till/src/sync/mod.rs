@@ -66,6 +66,8 @@ pub struct SyncSummary {
     pub pending: i64,
     /// Staff members in the roster pulled from the hub.
     pub staff: usize,
+    /// What this till decided about its pickups after the feed.
+    pub pickups: crate::pickups::reconcile::PickupsReconciled,
     /// The hub's new epoch of the shop document this pass moved the till to, if it did.
     pub epoch: Option<u64>,
 }
@@ -88,7 +90,11 @@ impl Till {
         s.staff = self.pull_roster(&hub)?;
         let applied = self.apply_feed()?;
         s.feed_applied = applied.entries;
-        if applied.changed > 0 {
+        // Pickups this till decides on (other tills' hand-overs, expiries) after the feed's
+        // requests; what either decided reaches the hub in the same pass.
+        let heads = self.replica.replica.heads();
+        s.pickups = self.reconcile_pickups(&hub)?;
+        if applied.changed > 0 || self.replica.replica.heads() != heads {
             // What the feed made this till do (stock given back, a pickup cancelled) goes now.
             let merged = s.merged;
             self.exchange(&hub, &mut s)?;

@@ -71,6 +71,9 @@ pub enum Command {
     /// Exports for the accountant
     #[command(subcommand)]
     Export(crate::market::ExportCmd),
+    /// Pickup reservations: list, find, hand over, create, cancel
+    #[command(subcommand)]
+    Reservations(crate::pickups::ReservationsCmd),
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod args;
 mod market;
+mod pickups;
 mod render;
 mod sync_cmds;
 
@@ -137,5 +138,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Sync(a) => sync_cmds::sync(&dir, a, json),
         Command::Conflicts(a) => sync_cmds::conflicts(&dir, a, json),
         Command::Feed(a) => sync_cmds::feed(&dir, a, json),
+        Command::Reservations(c) => pickups::run(&dir, c, json),
     }
 }
