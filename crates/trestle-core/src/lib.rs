@@ -19,6 +19,7 @@ mod receipts_tests;
 pub mod refund;
 pub mod reservation;
 pub mod sale;
+pub mod staff;
 pub mod tax;
 pub mod tender;
 

@@ -23,6 +23,10 @@ pub const SHOP_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/hub/shop/0001_shop.sql"),
     ),
     (
+        "0003_staff.sql",
+        include_str!("../../../migrations/hub/shop/0003_staff.sql"),
+    ),
+    (
         "0004_epochs.sql",
         include_str!("../../../migrations/hub/shop/0004_epochs.sql"),
     ),

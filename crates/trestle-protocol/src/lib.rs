@@ -8,9 +8,11 @@
 
 pub mod api;
 pub mod exchange;
+pub mod staff;
 pub mod sync;
 
 pub use api::*;
+pub use staff::*;
 pub use sync::*;
 
 /// The version of this API; it is the `/v1` of every path.

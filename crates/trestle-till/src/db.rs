@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_pickups.sql",
         include_str!("../../../migrations/till/0006_pickups.sql"),
     ),
+    (
+        "0007_market_day.sql",
+        include_str!("../../../migrations/till/0007_market_day.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -90,6 +90,26 @@ pub enum Error {
     Pickup(String),
     #[error("the till's hub credentials in {} cannot be used ({reason}); pair the till again", .path.display())]
     Credentials { path: PathBuf, reason: String },
+    #[error("sign in first: tap your name and enter your PIN")]
+    SignInRequired,
+    #[error("nobody on this till's staff is called {0:?}")]
+    UnknownStaff(String),
+    #[error("wrong PIN for {name}; {left} more tries before they are locked out")]
+    WrongPin { name: String, left: u32 },
+    #[error("{name} is locked out after too many wrong PINs; try again in {minutes} minutes")]
+    LockedOut { name: String, minutes: u64 },
+    #[error("a manager must approve {0}: ask a manager for their PIN")]
+    ApprovalRequired(String),
+    #[error("{0} is not a manager, so they cannot approve this")]
+    NotAManager(String),
+    #[error("no event is open on this till; open one first")]
+    NoEventOpen,
+    #[error("the event {0:?} is open on this till already; close it first")]
+    EventAlreadyOpen(String),
+    #[error("the event {0:?} is closed, so it takes no new sales")]
+    EventClosed(String),
+    #[error("there is no event {0:?} for this till; sync to get the hub's events")]
+    UnknownEvent(String),
 }
 
 impl From<trestle_replica::Error> for Error {
@@ -162,6 +182,16 @@ impl Error {
             Error::HubRefused { .. } => "sync.refused",
             Error::HubAnswer(_) => "sync.bad_answer",
             Error::Credentials { .. } => "sync.credentials",
+            Error::SignInRequired => "staff.sign_in_required",
+            Error::UnknownStaff(_) => "staff.unknown",
+            Error::WrongPin { .. } => "staff.wrong_pin",
+            Error::LockedOut { .. } => "staff.locked_out",
+            Error::ApprovalRequired(_) => "staff.approval_required",
+            Error::NotAManager(_) => "staff.not_a_manager",
+            Error::NoEventOpen => "event.none_open",
+            Error::EventAlreadyOpen(_) => "event.already_open",
+            Error::EventClosed(_) => "event.closed",
+            Error::UnknownEvent(_) => "event.unknown",
             Error::ConflictNotFound(_) => "conflict.not_found",
             Error::ConflictChoice { .. } => "conflict.unknown_resolution",
             Error::ConflictResolved { .. } => "conflict.resolved",

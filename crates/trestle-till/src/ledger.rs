@@ -129,13 +129,13 @@ pub(crate) fn insert_sale(tx: &Transaction<'_>, sale: &Sale) -> Result<()> {
 }
 
 /// Writes a refund with its lines and tenders.
-pub(crate) fn insert_refund(tx: &Transaction<'_>, r: &Refund) -> Result<()> {
+pub(crate) fn insert_refund(tx: &Transaction<'_>, r: &Refund, event: Option<&str>) -> Result<()> {
     let record = serde_json::to_string(r)
         .map_err(|e| Error::Corrupt(format!("a refund could not be encoded: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO refunds (id, sale_id, hlc, total_minor, tax_minor, line_count, tender_count,
-                              reason, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              reason, record, staff, event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         r.id.to_string(),
@@ -147,6 +147,8 @@ pub(crate) fn insert_refund(tx: &Transaction<'_>, r: &Refund) -> Result<()> {
         r.plan.tenders.len(),
         r.reason,
         record,
+        r.staff,
+        event,
     ])?;
     for l in &r.plan.lines {
         tx.prepare_cached(
@@ -179,17 +181,20 @@ pub(crate) fn insert_refund(tx: &Transaction<'_>, r: &Refund) -> Result<()> {
 }
 
 /// Writes a void.
-pub(crate) fn insert_void(tx: &Transaction<'_>, v: &Void) -> Result<()> {
+pub(crate) fn insert_void(tx: &Transaction<'_>, v: &Void, event: Option<&str>) -> Result<()> {
     let record = serde_json::to_string(v)
         .map_err(|e| Error::Corrupt(format!("a void could not be encoded: {e}")))?;
     tx.execute(
-        "INSERT INTO voids (id, sale_id, hlc, reason, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO voids (id, sale_id, hlc, reason, record, staff, event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             v.id.to_string(),
             v.sale_id.to_string(),
             v.at.encode(),
             v.reason,
-            record
+            record,
+            v.staff,
+            event
         ],
     )?;
     Ok(())

@@ -8,13 +8,17 @@
 pub mod catalog;
 pub mod db;
 pub mod error;
+pub mod event;
+pub mod export;
 pub mod ledger;
 pub mod pickups;
 pub mod queries;
 pub mod replica;
+pub mod report;
 pub mod returns;
 pub mod sell;
 pub mod shop;
+pub mod staff;
 pub mod sync;
 pub mod till;
 

@@ -16,6 +16,7 @@ use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::{insert_movement, insert_outbox, insert_refund, insert_void, load_sale};
 use crate::shop::save_hlc;
+use crate::staff::{record_approval, Approval, Granted};
 use crate::till::Till;
 
 /// What to refund: everything left, or some items (as scanned or typed) with quantities.
@@ -33,6 +34,28 @@ impl Till {
         items: &RefundItems,
         reason: Option<String>,
     ) -> Result<Refund> {
+        self.refund_approved(receipt, items, reason, None)
+    }
+
+    /// [`Till::refund`] by the person signed in; a refund above the till's threshold needs a
+    /// manager (the acting one, or `approval`). A wrong manager PIN refuses it, writing nothing.
+    pub fn refund_approved(
+        &mut self,
+        receipt: &ReceiptNo,
+        items: &RefundItems,
+        reason: Option<String>,
+        approval: Option<&Approval>,
+    ) -> Result<Refund> {
+        let actor = self.actor()?;
+        let threshold = self.refund_threshold()?.minor();
+        // Checked up front (a wrong PIN counts even though the refund is refused).
+        let approver = match approval {
+            Some(a) => Some(self.approve(&actor, Some(a), "this refund")?),
+            None if actor.is_manager() => Some(self.approve(&actor, None, "this refund")?),
+            None => None,
+        };
+        let event = self.open_event_id()?;
+        let approval_id = self.new_uuid();
         let at = self.tick();
         let id = RefundId(self.new_uuid());
         let event_id = EventId(self.new_uuid());
@@ -58,10 +81,27 @@ impl Till {
                 till_id: shop.till_id,
                 at,
                 reason,
-                staff: None,
+                staff: actor.stamp(),
                 restocked: true,
                 plan,
             };
+            let reference = refund.id.to_string();
+            if refund.plan.total.minor() > threshold {
+                let Some(approver) = &approver else {
+                    return Err(Error::ApprovalRequired(format!(
+                        "a refund of {} (more than {})",
+                        refund.plan.total,
+                        trestle_core::Money::from_minor(threshold, shop.currency)
+                    )));
+                };
+                let g = Granted {
+                    actor: &actor,
+                    approver,
+                    at,
+                };
+                let detail = format!("refund of {} on {}", refund.plan.total, receipt);
+                record_approval(tx, &g, approval_id, "refund", &reference, &detail)?;
+            }
             let units: Vec<_> = refund
                 .plan
                 .lines
@@ -69,8 +109,7 @@ impl Till {
                 .map(|l| (l.variant_id, l.qty))
                 .collect();
             replica.refund(id, &units)?;
-            insert_refund(tx, &refund)?;
-            let reference = refund.id.to_string();
+            insert_refund(tx, &refund, event.as_deref())?;
             restock(tx, &units, "refund", &reference, at)?;
             insert_outbox(
                 tx,
@@ -87,10 +126,25 @@ impl Till {
 
     /// Voids a whole sale that has no refunds: every unit back in stock, every tender reversed.
     pub fn void(&mut self, receipt: &ReceiptNo, reason: &str) -> Result<Void> {
+        self.void_approved(receipt, reason, None)
+    }
+
+    /// [`Till::void`] by the person signed in; a void always needs a manager (the acting one, or
+    /// `approval`).
+    pub fn void_approved(
+        &mut self,
+        receipt: &ReceiptNo,
+        reason: &str,
+        approval: Option<&Approval>,
+    ) -> Result<Void> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::InvalidInput("say why the sale is voided".into()));
         }
+        let actor = self.actor()?;
+        let approver = self.approve(&actor, approval, "a void")?;
+        let event = self.open_event_id()?;
+        let approval_id = self.new_uuid();
         let at = self.tick();
         let id = VoidId(self.new_uuid());
         let event_id = EventId(self.new_uuid());
@@ -112,12 +166,19 @@ impl Till {
                 till_id,
                 at,
                 reason: reason.to_string(),
-                staff: None,
+                staff: actor.stamp(),
             };
             let units: Vec<_> = sale.lines.iter().map(|l| (l.variant_id, l.qty)).collect();
             replica.void(id, &units)?;
-            insert_void(tx, &void)?;
+            insert_void(tx, &void, event.as_deref())?;
             let reference = void.id.to_string();
+            let detail = format!("void of {receipt}");
+            let g = Granted {
+                actor: &actor,
+                approver: &approver,
+                at,
+            };
+            record_approval(tx, &g, approval_id, "void", &reference, &detail)?;
             restock(tx, &units, "void", &reference, at)?;
             insert_outbox(
                 tx,

@@ -41,6 +41,7 @@ pub const ALL_SCOPES: &[&str] = &[
     "conflicts:write",
     "sync",
     "tokens:write",
+    "staff:write",
 ];
 /// What a paired till may do: sync, read the shop, listen to its live stream (to sync as soon
 /// as another device sells), and read and resolve its conflicts at the stall.
@@ -64,7 +65,7 @@ pub const STAFF_SCOPES: &[&str] = &[
     "reservations:write",
 ];
 /// Scopes only the maker's admin token has.
-const ADMIN_ONLY: &[&str] = &["tokens:write", "sync"];
+const ADMIN_ONLY: &[&str] = &["tokens:write", "sync", "staff:write"];
 
 pub const ADMIN_TTL_MS: i64 = 365 * 86_400_000;
 pub const DEVICE_TTL_MS: i64 = 365 * 86_400_000;

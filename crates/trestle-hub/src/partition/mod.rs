@@ -10,6 +10,7 @@ mod checkout;
 mod epochs;
 mod exchange;
 mod reservations;
+mod staff;
 mod stock;
 mod store;
 mod sync;
@@ -36,6 +37,7 @@ use crate::metrics::Metrics;
 
 pub use checkout::CheckoutOutcome;
 pub use reservations::ReservationFilter;
+pub use staff::StaffChange;
 pub use sync::NewConflict;
 pub use webhooks::DueDelivery;
 

@@ -9,6 +9,7 @@ mod events;
 mod inventory;
 mod ops;
 mod reservations;
+mod staff;
 mod stream;
 mod sync;
 mod tokens;
@@ -88,6 +89,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::feed))
         .routes(routes!(sync::exchange))
         .routes(routes!(sync::snapshot))
+        .routes(routes!(staff::create_staff, staff::list_staff))
+        .routes(routes!(staff::update_staff))
+        .routes(routes!(staff::roster))
+        .routes(routes!(staff::staff_session))
         .routes(routes!(sync::carry))
         .routes(routes!(sync::start_epoch))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))

@@ -130,6 +130,26 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
         ("POST", "/v1/sync/exchange".into(), None, "sync"),
         ("GET", "/v1/sync/feed".into(), None, "sync"),
         ("GET", "/v1/sync/snapshot".into(), None, "sync"),
+        ("GET", "/v1/sync/staff".into(), None, "sync"),
+        (
+            "POST",
+            "/v1/sync/staff-sessions".into(),
+            Some(json!({"staff_id": ids.token, "event_id": ids.event})),
+            "sync",
+        ),
+        (
+            "POST",
+            "/v1/staff".into(),
+            Some(json!({"name": "Ana", "role": "cashier", "pin": "1234"})),
+            "staff:write",
+        ),
+        ("GET", "/v1/staff".into(), None, "staff:write"),
+        (
+            "PATCH",
+            format!("/v1/staff/{}", ids.token),
+            Some(json!({"active": false})),
+            "staff:write",
+        ),
         ("POST", "/v1/sync/carry".into(), None, "sync"),
         ("POST", "/v1/epochs".into(), None, "inventory:write"),
         (
@@ -230,7 +250,7 @@ async fn every_endpoint_refuses_missing_garbage_expired_and_revoked_tokens() {
     let all: Vec<&str> = trestle_hub::directory::ALL_SCOPES
         .iter()
         .copied()
-        .filter(|s| *s != "tokens:write" && *s != "sync")
+        .filter(|s| !["tokens:write", "sync", "staff:write"].contains(s))
         .collect();
     let (expired, _) = integration(&hub, &all, Some(1)).await;
     let (revoked, revoked_id) = integration(&hub, &all, None).await;
@@ -314,6 +334,7 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
         ("POST", "/v1/sync/exchange"),
         ("GET", "/v1/sync/feed"),
         ("GET", "/v1/sync/snapshot"),
+        ("GET", "/v1/sync/staff"),
         ("POST", "/v1/sync/carry"),
     ] {
         let r = hub.call(method, path, Some(&hub.admin), None, &[]).await;

@@ -65,6 +65,8 @@ pub struct SyncSummary {
     pub open_conflicts: i64,
     /// Outbox entries still waiting (0 after a complete pass).
     pub pending: i64,
+    /// Staff members in the roster pulled from the hub.
+    pub staff: usize,
     /// What this till decided about its pickups after the feed.
     pub pickups: crate::pickups::reconcile::PickupsReconciled,
     /// The hub's new epoch of the shop document this pass moved the till to, if it did.
@@ -88,6 +90,7 @@ impl Till {
             self.exchange(&hub, &mut s)?;
         }
         self.pull_feed(&hub, link.feed_after, &mut s)?;
+        s.staff = self.pull_roster(&hub)?;
         let applied = self.apply_feed()?;
         s.feed_applied = applied.entries;
         // Pickups this till decides on (other tills' hand-overs, expiries) after the feed's

@@ -91,6 +91,27 @@ impl Hub {
         }
     }
 
+    /// A request with `token`; a body goes as JSON with a fresh `Idempotency-Key`.
+    pub fn call_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut rb = self
+            .http
+            .request(m, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            let key = format!("test-{}", uuid::Uuid::now_v7());
+            rb = rb.json(&b).header("Idempotency-Key", key);
+        }
+        let r = rb.send().unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut rb = self

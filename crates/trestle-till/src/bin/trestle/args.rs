@@ -62,6 +62,15 @@ pub enum Command {
     Conflicts(crate::sync_cmds::ConflictsArgs),
     /// What the hub's feed asked of this till and what the till did
     Feed(crate::sync_cmds::FeedArgs),
+    /// Staff: sign in and out, the roster, the refund limit
+    #[command(subcommand)]
+    Staff(crate::market::StaffCmd),
+    /// The market day: open an event, cash in and out, X and Z reports, close
+    #[command(subcommand)]
+    Event(crate::market::EventCmd),
+    /// Exports for the accountant
+    #[command(subcommand)]
+    Export(crate::market::ExportCmd),
     /// Pickup reservations: list, find, hand over, create, cancel
     #[command(subcommand)]
     Reservations(crate::pickups::ReservationsCmd),
@@ -125,6 +134,14 @@ pub struct SellArgs {
     /// A discount on the whole cart: 10% or 2.50
     #[arg(long)]
     discount: Option<String>,
+    /// Sell a line at another unit price: LINE=AMOUNT (lines count from 1; needs a manager)
+    #[arg(long = "price", value_name = "LINE=AMOUNT")]
+    prices: Vec<String>,
+    /// Sell beyond the stock this till holds (needs a manager; becomes a conflict to resolve)
+    #[arg(long)]
+    beyond_holding: bool,
+    #[command(flatten)]
+    approval: crate::market::ApprovalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +154,8 @@ pub struct RefundArgs {
     /// Why
     #[arg(long)]
     reason: Option<String>,
+    #[command(flatten)]
+    approval: crate::market::ApprovalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +165,8 @@ pub struct VoidArgs {
     /// Why the sale is voided
     #[arg(long)]
     reason: String,
+    #[command(flatten)]
+    approval: crate::market::ApprovalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -288,7 +309,28 @@ pub fn sell(dir: &Path, a: SellArgs, json: bool) -> Result<(), Error> {
         staff: None,
         event: None,
     };
-    let sale = till.sell(&req)?;
+    let opts = trestle_till::sell::SellOptions {
+        price_overrides: a
+            .prices
+            .iter()
+            .map(|p| {
+                let (line, amount) = split_item(p)?;
+                let n: usize = line
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| invalid(format!("{line:?} is not a line number")))?;
+                Ok(trestle_till::sell::PriceOverride {
+                    line: n - 1,
+                    unit_price: trestle_core::Money::parse(amount, currency)?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        beyond_holding: a.beyond_holding,
+        approval: a.approval.approval()?,
+    };
+    let sale = till.sell_with(&req, &opts)?;
     if json {
         print_json(&sale);
     } else {
@@ -313,7 +355,8 @@ pub fn refund(dir: &Path, a: RefundArgs, json: bool) -> Result<(), Error> {
         )
     };
     let mut till = Till::open(dir)?;
-    let refund = till.refund(&receipt, &items, a.reason)?;
+    let approval = a.approval.approval()?;
+    let refund = till.refund_approved(&receipt, &items, a.reason, approval.as_ref())?;
     if json {
         print_json(&refund);
     } else {
@@ -325,7 +368,8 @@ pub fn refund(dir: &Path, a: RefundArgs, json: bool) -> Result<(), Error> {
 pub fn void(dir: &Path, a: VoidArgs, json: bool) -> Result<(), Error> {
     let receipt = ReceiptNo::parse(&a.receipt)?;
     let mut till = Till::open(dir)?;
-    let void = till.void(&receipt, &a.reason)?;
+    let approval = a.approval.approval()?;
+    let void = till.void_approved(&receipt, &a.reason, approval.as_ref())?;
     if json {
         print_json(&void);
     } else {

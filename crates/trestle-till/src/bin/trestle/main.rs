@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod args;
+mod market;
 mod pickups;
 mod render;
 mod sync_cmds;
@@ -131,6 +132,9 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Receipt(a) => args::receipt(&dir, a, json),
         Command::Outbox(a) => args::outbox(&dir, a, json),
         Command::Pair(a) => args::pair(&dir, a, json),
+        Command::Staff(c) => market::staff(&dir, c, json),
+        Command::Event(c) => market::event(&dir, c, json),
+        Command::Export(c) => market::export(&dir, c),
         Command::Sync(a) => sync_cmds::sync(&dir, a, json),
         Command::Conflicts(a) => sync_cmds::conflicts(&dir, a, json),
         Command::Feed(a) => sync_cmds::feed(&dir, a, json),
