@@ -8,14 +8,13 @@ use trestle_core::cart::{Cart, CartLine, Discount};
 use trestle_core::catalog::Qty;
 use trestle_core::ids::{EventId, SaleId, VariantId};
 use trestle_core::ledger::LedgerEvent;
-use trestle_core::receipt::ReceiptNo;
-use trestle_core::sale::{complete, Sale, SaleMeta};
+use trestle_core::sale::{complete, Sale};
 use trestle_core::tender::Tender;
 
 use crate::catalog::resolve;
 use crate::error::Result;
 use crate::ledger::{insert_movement, insert_outbox, insert_sale};
-use crate::shop::take_receipt_seq;
+use crate::shop::new_sale_meta;
 use crate::staff::{record_approval, Approval, Granted};
 use crate::till::Till;
 
@@ -130,18 +129,7 @@ impl Till {
                     discount: l.discount.clone(),
                 });
             }
-            let seq = take_receipt_seq(tx, at)?;
-            let meta = SaleMeta {
-                id: sale_id,
-                receipt: ReceiptNo {
-                    prefix: shop.prefix.clone(),
-                    seq,
-                },
-                till_id: shop.till_id,
-                at,
-                staff: staff.clone(),
-                event: event.clone(),
-            };
+            let meta = new_sale_meta(tx, &shop, sale_id, at, staff.clone(), event.clone())?;
             let sale = complete(&cart, req.tenders.clone(), meta)?;
             // This till's own holding, in the replica: a deny variant is checked before anything
             // is written and never goes below zero here (refused: `stock.insufficient`).

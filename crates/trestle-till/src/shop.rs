@@ -3,8 +3,9 @@
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Serialize;
 use trestle_core::clock::Hlc;
-use trestle_core::ids::TillId;
-use trestle_core::receipt::TillPrefix;
+use trestle_core::ids::{SaleId, TillId};
+use trestle_core::receipt::{ReceiptNo, TillPrefix};
+use trestle_core::sale::SaleMeta;
 use trestle_core::tax::{TaxMode, TaxRate};
 use trestle_core::Currency;
 
@@ -141,6 +142,30 @@ pub(crate) fn take_receipt_seq(tx: &Transaction<'_>, at: Hlc) -> Result<u64> {
         )?
         .query_row([at.encode()], |r| r.get(0))?;
     u64::try_from(seq).map_err(|_| Error::Corrupt("the receipt counter is negative".into()))
+}
+
+/// A new sale's metadata: the next receipt number (taken in the sale's transaction, with the
+/// clock saved), this till, who sold and the event it belongs to.
+pub(crate) fn new_sale_meta(
+    tx: &Transaction<'_>,
+    shop: &Shop,
+    id: SaleId,
+    at: Hlc,
+    staff: Option<String>,
+    event: Option<String>,
+) -> Result<SaleMeta> {
+    let seq = take_receipt_seq(tx, at)?;
+    Ok(SaleMeta {
+        id,
+        receipt: ReceiptNo {
+            prefix: shop.prefix.clone(),
+            seq,
+        },
+        till_id: shop.till_id,
+        at,
+        staff,
+        event,
+    })
 }
 
 /// Persists the clock inside the same transaction as the record stamped with it.

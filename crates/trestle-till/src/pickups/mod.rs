@@ -14,9 +14,8 @@ use trestle_core::catalog::Qty;
 use trestle_core::code::ReservationCode;
 use trestle_core::ids::{EventId, SaleId, VariantId};
 use trestle_core::ledger::LedgerEvent;
-use trestle_core::receipt::ReceiptNo;
 use trestle_core::reservation::{due_at_handover, Query, ReservationStatus};
-use trestle_core::sale::{complete, SaleMeta};
+use trestle_core::sale::complete;
 use trestle_core::tender::Tender;
 use trestle_core::Money;
 use trestle_replica::ids::{CollectId, MarketEventId, ReservationId};
@@ -26,7 +25,7 @@ use uuid::Uuid;
 use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::{insert_movement, insert_outbox, insert_sale};
-use crate::shop::{save_hlc, take_receipt_seq};
+use crate::shop::{new_sale_meta, save_hlc};
 use crate::till::Till;
 pub use view::{pickup_receipt, Collected, Created, Pickup, PickupHandover, PickupLine};
 
@@ -179,6 +178,8 @@ impl Till {
             )));
         }
         let wanted = self.collect_lines(&p, lines)?;
+        // Who hands it over: the signed-in person once staff exist (the owner before that).
+        let staff = self.actor()?.stamp();
         let currency = self.shop.currency;
         let shop = self.shop.clone();
         let mut cart = Cart::new(currency, shop.tax_mode);
@@ -225,18 +226,14 @@ impl Till {
         let make_sale = !(paid_online && due == 0);
         let sale = self.write_with_replica(&format!("collect:{collect}"), |tx, replica| {
             let sale = if make_sale {
-                let seq = take_receipt_seq(tx, at)?;
-                let meta = SaleMeta {
-                    id: sale_id,
-                    receipt: ReceiptNo {
-                        prefix: shop.prefix.clone(),
-                        seq,
-                    },
-                    till_id: shop.till_id,
+                let meta = new_sale_meta(
+                    tx,
+                    &shop,
+                    sale_id,
                     at,
-                    staff: None,
-                    event: p.event_id.map(|e| e.to_string()),
-                };
+                    staff.clone(),
+                    p.event_id.map(|e| e.to_string()),
+                )?;
                 Some(complete(&cart, all_tenders, meta)?)
             } else {
                 save_hlc(tx, at)?;
