@@ -57,6 +57,11 @@ pub struct VariantLevel {
 pub struct MergeReport {
     pub heads_changed: bool,
     pub conflicts: Vec<Conflict>,
+    /// The (variant, holder) cells whose counters the merged changes operated on, sorted.
+    pub touched: Vec<(VariantId, Holder)>,
+    /// The merged changes did nothing but increment stock counters (sales, transfers between
+    /// holders' cells that exist): the catalog, reservations and events are as they were.
+    pub only_counters: bool,
 }
 
 /// The ids of the root maps, read once.
@@ -238,7 +243,8 @@ impl ShopReplica {
 
     /// How many changes this replica has that `heads` do not cover (e.g. what a sync merged).
     pub fn changes_after(&mut self, heads: &[ChangeHash]) -> usize {
-        self.doc.get_changes(heads).len()
+        // Their metadata only: rebuilding the changes themselves costs their ops.
+        self.doc.get_changes_meta(heads).len()
     }
 
     /// Merges change or document bytes from another replica of the same epoch, then checks the
@@ -308,14 +314,19 @@ impl ShopReplica {
             return Err(Error::ForeignDocument);
         }
         let heads_changed = self.doc.get_heads() != before;
-        let conflicts = if heads_changed {
+        let checked = if heads_changed {
             invariants::check_merged_from(self, &before, bytes)?
         } else {
-            Vec::new()
+            invariants::MergedCheck {
+                only_counters: true,
+                ..Default::default()
+            }
         };
         Ok(MergeReport {
             heads_changed,
-            conflicts,
+            conflicts: checked.conflicts,
+            touched: checked.touched,
+            only_counters: checked.only_counters,
         })
     }
 
@@ -347,13 +358,23 @@ impl ShopReplica {
         let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
             return Ok(out);
         };
-        for key in keys(&self.doc, &per, None) {
-            let holder = Holder::parse(&key)?;
-            let cell = read_map(&self.doc, &per, &key, None)?.ok_or_else(|| missing(&key))?;
+        // One hydrate of the variant's map: a get per counter costs a search each.
+        let automerge::hydrate::Value::Map(cells) = self.doc.hydrate(&per, None)? else {
+            return Err(malformed("stock"));
+        };
+        for (key, cell) in cells.iter() {
+            let holder = Holder::parse(key)?;
+            let automerge::hydrate::Value::Map(cell) = &cell.value else {
+                return Err(malformed("stock"));
+            };
+            let field = |name: &str| match cell.get(name) {
+                None => Err(missing(name)),
+                v => invariants::counter_value(v),
+            };
             out.push(HolderLevel {
                 holder,
-                free: self.counter(&cell, K_FREE)?,
-                held: self.counter(&cell, K_HELD)?,
+                free: field(K_FREE)?,
+                held: field(K_HELD)?,
             });
         }
         out.sort_by_key(|l| l.holder);
