@@ -102,6 +102,10 @@ pub struct ShopReplica {
     /// has on disk. (Automerge's own save cursor is empty after `AutoCommit::load`, which would make
     /// the first incremental save after a restart the whole history.)
     pub(crate) saved_heads: Vec<ChangeHash>,
+    /// Bytes a merge just took in when nothing was unsaved before it, with the heads after it:
+    /// while the heads are still those, they are the unsaved bytes (rebuilding the merged
+    /// changes from the document with `save_after` costs their ops again).
+    pub(crate) merged_unsaved: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -178,6 +182,7 @@ impl ShopReplica {
             cells: HashMap::new(),
             cell_index: HashMap::new(),
             saved_heads: Vec::new(),
+            merged_unsaved: None,
         })
     }
 
@@ -206,6 +211,7 @@ impl ShopReplica {
     pub fn save(&mut self) -> Vec<u8> {
         let bytes = self.doc.save();
         self.saved_heads = self.doc.get_heads();
+        self.merged_unsaved = None;
         bytes
     }
 
@@ -223,7 +229,10 @@ impl ShopReplica {
         if heads == self.saved_heads {
             return Vec::new();
         }
-        let bytes = self.doc.save_after(&self.saved_heads);
+        let bytes = match self.merged_unsaved.take() {
+            Some((at, merged)) if at == heads => merged,
+            _ => self.doc.save_after(&self.saved_heads),
+        };
         self.saved_heads = heads;
         bytes
     }
@@ -252,8 +261,15 @@ impl ShopReplica {
     /// give `ForeignDocument`.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<MergeReport> {
         let before = self.doc.get_heads();
+        let clean = before == self.saved_heads;
         let outcome = guarded(|| self.doc.load_incremental(bytes));
-        self.after_merge(before, outcome.map(|_| ()), Some(bytes))
+        let report = self.after_merge(before, outcome.map(|_| ()), Some(bytes));
+        // The merged bytes hold every change not yet saved only if none was before them.
+        self.merged_unsaved = match &report {
+            Ok(r) if clean && r.heads_changed => Some((self.doc.get_heads(), bytes.to_vec())),
+            _ => None,
+        };
+        report
     }
 
     /// Merges another in-memory replica of the same shop and epoch.
