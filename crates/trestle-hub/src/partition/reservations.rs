@@ -155,6 +155,29 @@ impl Ctx<'_> {
                 details: None,
             });
         }
+        if r.status == "partially_collected" {
+            // Part of it left with the customer: nothing is cancelled silently; a person decides
+            // (refund: the rest is cancelled; keep: the rest stays to collect).
+            self.tx.execute(
+                "INSERT INTO reservation_meta (id, cancel_requested) VALUES (?1, 1)
+                 ON CONFLICT (id) DO UPDATE SET cancel_requested = 1",
+                [id.to_string()],
+            )?;
+            self.collect_cancel_race(&r, "cancelled online after part of it was handed over")?;
+            if let Holder::Till(t) = r.holder {
+                let body = json!({ "reservation_id": id, "code": r.code });
+                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+            }
+            let data = self.reservation_json(r.id)?;
+            store::publish(
+                self.tx,
+                self.st,
+                self.published,
+                "reservation.cancel_requested",
+                data,
+            )?;
+            return self.reservation(id);
+        }
         match r.holder {
             Holder::Hub => {
                 self.st.replica.cancel(r.id)?;
@@ -186,6 +209,30 @@ impl Ctx<'_> {
                 )?;
             }
         }
+        self.reservation(id)
+    }
+
+    /// Marks a reservation the hub holds packed and ready to hand over (at the maker's door),
+    /// published as `reservation.ready`. Marking a ready one again changes nothing; one a till
+    /// holds is marked ready there.
+    pub fn ready_reservation(&mut self, id: Uuid) -> Result<Reservation> {
+        let r = self.view(id)?;
+        if r.status == "ready" {
+            return self.reservation(id);
+        }
+        if let Holder::Till(_) = r.holder {
+            return Err(HubError::Conflict {
+                code: "reservation.not_yours",
+                message: format!(
+                    "the reservation is with {} at the event; it is marked ready there",
+                    r.holder
+                ),
+                details: None,
+            });
+        }
+        self.st.replica.mark_ready(r.id)?;
+        let data = self.reservation_json(r.id)?;
+        store::publish(self.tx, self.st, self.published, "reservation.ready", data)?;
         self.reservation(id)
     }
 
@@ -242,5 +289,81 @@ impl Ctx<'_> {
             params![id.to_string()],
         )?;
         self.reservation(id)
+    }
+}
+
+impl Ctx<'_> {
+    /// Records that a reservation was cancelled online while (part of) it was handed over at the
+    /// stall: `conflict.collect_cancel_race`, resolved by `refund` or `keep`.
+    pub(crate) fn collect_cancel_race(&mut self, r: &ReservationView, what: &str) -> Result<()> {
+        let collected: Vec<Value> = r
+            .lines
+            .iter()
+            .map(|(v, qty, done)| json!({"variant_id": v.0, "qty": qty, "collected": done}))
+            .collect();
+        self.record_conflict(super::sync::NewConflict {
+            kind: "conflict.collect_cancel_race".into(),
+            variant: None,
+            holder: Some(r.holder.to_string()),
+            facts: json!({
+                "reservation_id": r.id.0, "code": r.code, "customer": r.customer,
+                "status_at_the_till": r.status, "lines": collected,
+                "what_happened": what,
+            }),
+            resolutions: vec!["refund".into(), "keep".into()],
+            fingerprint: format!("collect_cancel_race:{}", r.id),
+        })?;
+        Ok(())
+    }
+
+    /// Carries out a collect/cancel race's resolution. `refund` of a reservation still open
+    /// (partly collected): what is left is cancelled — by the hub when it holds it, else asked of
+    /// the till that does (a request it carries out, `rest: true`). `keep`: the rest stays to
+    /// collect, and the cancellation request is withdrawn.
+    pub(crate) fn settle_collect_cancel_race(
+        &mut self,
+        facts: &Value,
+        resolution: &str,
+    ) -> Result<()> {
+        let Some(id) = facts["reservation_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            return Ok(());
+        };
+        let Ok(r) = self.view(id) else {
+            return Ok(());
+        };
+        let open = matches!(r.status.as_str(), "held" | "ready" | "partially_collected");
+        if resolution != "refund" || !open {
+            self.tx.execute(
+                "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+                [id.to_string()],
+            )?;
+            return Ok(());
+        }
+        match r.holder {
+            Holder::Hub => {
+                self.st.replica.cancel(r.id)?;
+                self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
+                self.tx.execute(
+                    "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+                    [id.to_string()],
+                )?;
+                let data = self.reservation_json(r.id)?;
+                store::publish(
+                    self.tx,
+                    self.st,
+                    self.published,
+                    "reservation.cancelled",
+                    data,
+                )?;
+            }
+            Holder::Till(t) => {
+                let body = json!({ "reservation_id": id, "code": r.code, "rest": true });
+                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+            }
+        }
+        Ok(())
     }
 }
