@@ -80,252 +80,126 @@ fn reservation_commands_refuse_bad_input_with_one_sentence_and_change_nothing() 
     let mut typo = c.clone().into_bytes();
     typo[1] = if typo[1] == b'3' { b'4' } else { b'3' };
     let typo = String::from_utf8(typo).unwrap();
-    let (tee2, tee0, print1) = (line(&tee, 2), line(&tee, 0), line(&hub.variant(PRINT), 1));
-    let white4 = line(&white, 4);
     let white1 = line(&white, 1);
-    let refusals: Vec<(Vec<&str>, &str, &str)> = vec![
-        // find
+    // Each refusal: the command (words after `reservations`, `{x}` filled in below), the error
+    // code, and words the sentence must contain.
+    let refusals: &[(&str, &str, &str)] = &[
+        ("find {nowhere}", "pickup.not_found", "no pickup"),
+        ("find {typo}", "value.invalid", "mistyped"),
+        ("find x", "value.invalid", "two letters"),
+        ("collect {nowhere}", "pickup.not_found", "no pickup"),
+        ("collect {typo}", "value.invalid", "mistyped"),
         (
-            vec!["reservations", "find", &nowhere],
-            "pickup.not_found",
-            "no pickup",
-        ),
-        (
-            vec!["reservations", "find", &typo],
-            "value.invalid",
-            "mistyped",
-        ),
-        (
-            vec!["reservations", "find", "x"],
-            "value.invalid",
-            "two letters",
-        ),
-        // collect
-        (
-            vec!["reservations", "collect", &nowhere],
-            "pickup.not_found",
-            "no pickup",
-        ),
-        (
-            vec!["reservations", "collect", &typo],
-            "value.invalid",
-            "mistyped",
-        ),
-        (
-            vec![
-                "reservations",
-                "collect",
-                &b,
-                "--line",
-                &tee2,
-                "--pay",
-                "cash=38",
-            ],
+            "collect {b} --line {tee}=2 --pay cash=38",
             "pickup.refused",
             "1 of",
         ),
         (
-            vec!["reservations", "collect", &b, "--line", &print1],
+            "collect {b} --line {print}=1",
             "pickup.refused",
             "not on pickup",
         ),
+        ("collect {b} --line {tee}", "input.invalid", "ITEM=QTY"),
         (
-            vec!["reservations", "collect", &b, "--line", &tee],
-            "input.invalid",
-            "ITEM=QTY",
-        ),
-        (
-            vec!["reservations", "collect", &b, "--line", &tee0],
+            "collect {b} --line {tee}=0",
             "cart.invalid_quantity",
             "quantity",
         ),
-        (vec!["reservations", "collect", &b], "tender.underpaid", ""),
+        ("collect {b}", "tender.underpaid", ""),
+        ("collect {b} --pay gold=19", "tender.invalid", ""),
+        ("collect {a}", "pickup.refused", "collected"),
+        ("collect {d}", "pickup.refused", "cancelled"),
         (
-            vec!["reservations", "collect", &b, "--pay", "gold=19"],
-            "tender.invalid",
-            "",
-        ),
-        (
-            vec!["reservations", "collect", &a],
-            "pickup.refused",
-            "collected",
-        ),
-        (
-            vec!["reservations", "collect", &d],
-            "pickup.refused",
-            "cancelled",
-        ),
-        (
-            vec![
-                "reservations",
-                "collect",
-                &c,
-                "--pay",
-                "cash=1",
-                "--line",
-                &white1,
-            ],
+            "collect {c} --pay cash=1 --line {white}=1",
             "tender.underpaid",
             "",
         ),
-        // create
         (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                " ",
-                "--line",
-                &white1,
-            ],
-            "input.invalid",
-            "name",
-        ),
-        (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--until",
-                "tomorrow",
-            ],
-            "input.invalid",
-            "not a time",
-        ),
-        (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--until",
-                "2020-01-01",
-            ],
-            "input.invalid",
-            "before now",
-        ),
-        (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--for",
-                "2x",
-            ],
-            "input.invalid",
-            "length of time",
-        ),
-        (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--for",
-                "0h",
-            ],
-            "input.invalid",
-            "length of time",
-        ),
-        (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                "NO-SUCH-SKU=1",
-            ],
+            "create --customer Z --line NO-SUCH-SKU=1",
             "catalog.unknown_item",
             "",
         ),
         (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white4,
-            ],
+            "create --customer Z --line {white}=4",
             "stock.insufficient",
             "",
         ),
         (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--deposit",
-                "cash=19",
-            ],
+            "create --customer Z --line {white}=1 --until tomorrow",
+            "input.invalid",
+            "not a time",
+        ),
+        (
+            "create --customer Z --line {white}=1 --until 2020-01-01",
+            "input.invalid",
+            "before now",
+        ),
+        (
+            "create --customer Z --line {white}=1 --for 2x",
+            "input.invalid",
+            "length of time",
+        ),
+        (
+            "create --customer Z --line {white}=1 --for 0h",
+            "input.invalid",
+            "length of time",
+        ),
+        (
+            "create --customer Z --line {white}=1 --deposit cash=19",
             "input.invalid",
             "deposit",
         ),
         (
-            vec![
-                "reservations",
-                "create",
-                "--customer",
-                "Z",
-                "--line",
-                &white1,
-                "--event",
-                "fair",
-            ],
+            "create --customer Z --line {white}=1 --event fair",
             "input.invalid",
             "event id",
         ),
-        // cancel and ready
-        (
-            vec!["reservations", "cancel", &nowhere],
-            "pickup.not_found",
-            "no pickup",
-        ),
-        (
-            vec!["reservations", "cancel", &d],
-            "pickup.refused",
-            "cancelled",
-        ),
-        (
-            vec!["reservations", "cancel", &b],
-            "pickup.refused",
-            "handed over already",
-        ),
-        (
-            vec!["reservations", "cancel", &a],
-            "pickup.refused",
-            "collected",
-        ),
-        (
-            vec!["reservations", "ready", &b],
-            "pickup.refused",
-            "handed over already",
-        ),
-        (
-            vec!["reservations", "ready", &a],
-            "pickup.refused",
-            "collected",
-        ),
+        ("cancel {nowhere}", "pickup.not_found", "no pickup"),
+        ("cancel {d}", "pickup.refused", "cancelled"),
+        ("cancel {b}", "pickup.refused", "handed over already"),
+        ("cancel {a}", "pickup.refused", "collected"),
+        ("ready {b}", "pickup.refused", "handed over already"),
+        ("ready {a}", "pickup.refused", "collected"),
     ];
-    for (args, code, says) in &refusals {
-        let msg = t1.refused_json(args, code);
+    let print = hub.variant(PRINT);
+    let words: [(&str, &str); 9] = [
+        ("{nowhere}", &nowhere),
+        ("{typo}", &typo),
+        ("{a}", &a),
+        ("{b}", &b),
+        ("{c}", &c),
+        ("{d}", &d),
+        ("{tee}", &tee),
+        ("{print}", &print),
+        ("{white}", &white),
+    ];
+    let blank = [
+        "reservations",
+        "create",
+        "--customer",
+        " ",
+        "--line",
+        &white1,
+    ]
+    .map(String::from);
+    let cases = refusals
+        .iter()
+        .map(|(cmd, code, says)| {
+            let mut args = vec!["reservations".to_string()];
+            args.extend(cmd.split(' ').map(|w| {
+                words
+                    .iter()
+                    .fold(w.to_string(), |w, (k, v)| w.replace(k, v))
+            }));
+            (args, *code, *says)
+        })
+        .chain([(blank.to_vec(), "input.invalid", "name")]);
+    for (args, code, says) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let msg = t1.refused_json(&args, code);
         assert!(msg.contains(says), "{args:?}: {msg}");
         // And the same without --json: one sentence on stderr, nothing on stdout, nothing changed.
-        let line = t1.refused(args);
+        let line = t1.refused(&args);
         assert!(line.contains(msg.trim_end_matches('.')), "{args:?}: {line}");
     }
     // Refused by the command line's own rules (clap): one sentence too, nothing changed.

@@ -23,12 +23,14 @@ fn pickups_handed_over_offline_reach_the_hub_once_and_every_race_is_a_conflict()
     hub.import_kalima();
     let tee = hub.variant(TEE);
     let hook = Receiver::start();
-    let (s, b) = hub.call(
-        "POST",
-        "/v1/webhooks",
-        Some(json!({"url": hook.url, "secret": "a-secret-of-sixteen+", "topics": ["reservation.created", "reservation.collected", "reservation.cancelled"]})),
+    hook.subscribe(
+        &hub,
+        &[
+            "reservation.created",
+            "reservation.collected",
+            "reservation.cancelled",
+        ],
     );
-    assert_eq!(s, 201, "{b}");
     let t1 = Cli::gbp();
     let mut init2 = GBP_INIT.to_vec();
     let last = init2.len() - 1;

@@ -23,13 +23,14 @@ fn stall(units: u32) -> (Hub, Cli, String, String, String, Receiver) {
     hub.import_kalima();
     let tee = hub.variant(TEE);
     let hook = Receiver::start();
-    let (s, b) = hub.call(
-        "POST",
-        "/v1/webhooks",
-        Some(json!({"url": hook.url, "secret": "a-secret-of-sixteen+",
-            "topics": ["reservation.created", "reservation.collected", "reservation.cancelled"]})),
+    hook.subscribe(
+        &hub,
+        &[
+            "reservation.created",
+            "reservation.collected",
+            "reservation.cancelled",
+        ],
     );
-    assert_eq!(s, 201, "{b}");
     let till = Cli::gbp();
     let id = pair(&till, &hub, "Stall 1")["till_id"]
         .as_str()
@@ -273,12 +274,7 @@ fn the_report_counts_only_the_pickups_handed_over_at_its_own_till() {
 #[test]
 fn a_pickup_marked_ready_at_its_till_reaches_the_storefront_once() {
     let (hub, till, _till_id, tee, event, hook) = stall(1);
-    let (s, b) = hub.call(
-        "POST",
-        "/v1/webhooks",
-        Some(json!({"url": hook.url, "secret": "a-secret-of-sixteen+", "topics": ["reservation.ready"]})),
-    );
-    assert_eq!(s, 201, "{b}");
+    hook.subscribe(&hub, &["reservation.ready"]);
     // One pickup goes to the till (its event is open); one for an event not open yet stays
     // with the hub.
     let (s, o) = checkout_pickup(&hub, "order-r1", &tee, &event, "paid", 1);

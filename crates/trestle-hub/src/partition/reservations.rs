@@ -155,50 +155,25 @@ impl Ctx<'_> {
                 details: None,
             });
         }
-        if r.status == "partially_collected" {
-            // Part of it left with the customer: nothing is cancelled silently; a person decides
-            // (refund: the rest is cancelled; keep: the rest stays to collect).
-            self.tx.execute(
-                "INSERT INTO reservation_meta (id, cancel_requested) VALUES (?1, 1)
-                 ON CONFLICT (id) DO UPDATE SET cancel_requested = 1",
-                [id.to_string()],
-            )?;
-            self.collect_cancel_race(&r, "cancelled online after part of it was handed over")?;
-            if let Holder::Till(t) = r.holder {
-                let body = json!({ "reservation_id": id, "code": r.code });
-                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
-            }
-            let data = self.reservation_json(r.id)?;
-            store::publish(
-                self.tx,
-                self.st,
-                self.published,
-                "reservation.cancel_requested",
-                data,
-            )?;
-            return self.reservation(id);
-        }
+        // Part of it left with the customer: nothing is cancelled silently; a person decides
+        // (the race's refund: the rest is cancelled; keep: the rest stays to collect).
+        let partly = r.status == "partially_collected";
         match r.holder {
-            Holder::Hub => {
-                self.st.replica.cancel(r.id)?;
-                self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
-                let data = self.reservation_json(r.id)?;
-                store::publish(
-                    self.tx,
-                    self.st,
-                    self.published,
-                    "reservation.cancelled",
-                    data,
-                )?;
-            }
-            Holder::Till(t) => {
+            Holder::Hub if !partly => self.cancel_at_hub(&r)?,
+            holder => {
                 self.tx.execute(
                     "INSERT INTO reservation_meta (id, cancel_requested) VALUES (?1, 1)
                      ON CONFLICT (id) DO UPDATE SET cancel_requested = 1",
                     [id.to_string()],
                 )?;
-                let body = json!({ "reservation_id": id, "code": r.code });
-                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+                if partly {
+                    let what = "cancelled online after part of it was handed over";
+                    self.collect_cancel_race(&r, what)?;
+                }
+                if let Holder::Till(t) = holder {
+                    let body = json!({ "reservation_id": id, "code": r.code });
+                    store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+                }
                 let data = self.reservation_json(r.id)?;
                 store::publish(
                     self.tx,
@@ -220,16 +195,7 @@ impl Ctx<'_> {
         if r.status == "ready" {
             return self.reservation(id);
         }
-        if let Holder::Till(_) = r.holder {
-            return Err(HubError::Conflict {
-                code: "reservation.not_yours",
-                message: format!(
-                    "the reservation is with {} at the event; it is marked ready there",
-                    r.holder
-                ),
-                details: None,
-            });
-        }
+        held_by_hub(&r, "marked ready")?;
         self.st.replica.mark_ready(r.id)?;
         let data = self.reservation_json(r.id)?;
         store::publish(self.tx, self.st, self.published, "reservation.ready", data)?;
@@ -244,16 +210,7 @@ impl Ctx<'_> {
         lines: Option<Vec<LineRequest>>,
     ) -> Result<Reservation> {
         let r = self.view(id)?;
-        if let Holder::Till(_) = r.holder {
-            return Err(HubError::Conflict {
-                code: "reservation.not_yours",
-                message: format!(
-                    "the reservation is with {} at the event; it is handed over there",
-                    r.holder
-                ),
-                details: None,
-            });
-        }
+        held_by_hub(&r, "handed over")?;
         let typed = match lines {
             Some(l) => typed_lines(&l)?,
             None => {
@@ -292,6 +249,21 @@ impl Ctx<'_> {
     }
 }
 
+/// Only the holder changes a reservation: one a till holds is `done` there (409 `not_yours`).
+fn held_by_hub(r: &ReservationView, done: &str) -> Result<()> {
+    match r.holder {
+        Holder::Hub => Ok(()),
+        Holder::Till(_) => Err(HubError::Conflict {
+            code: "reservation.not_yours",
+            message: format!(
+                "the reservation is with {} at the event; it is {done} there",
+                r.holder
+            ),
+            details: None,
+        }),
+    }
+}
+
 impl Ctx<'_> {
     /// Records that a reservation was cancelled online while (part of) it was handed over at the
     /// stall: `conflict.collect_cancel_race`, resolved by `refund` or `keep`.
@@ -314,6 +286,22 @@ impl Ctx<'_> {
             fingerprint: format!("collect_cancel_race:{}", r.id),
         })?;
         Ok(())
+    }
+
+    /// Cancels a reservation the hub holds: what is still held goes back to `free`, published
+    /// as `reservation.cancelled`.
+    fn cancel_at_hub(&mut self, r: &ReservationView) -> Result<()> {
+        self.st.replica.cancel(r.id)?;
+        self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
+        let data = self.reservation_json(r.id)?;
+        store::publish(
+            self.tx,
+            self.st,
+            self.published,
+            "reservation.cancelled",
+            data,
+        )
+        .map(drop)
     }
 
     /// Carries out a collect/cancel race's resolution. `refund` of a reservation still open
@@ -344,20 +332,11 @@ impl Ctx<'_> {
         }
         match r.holder {
             Holder::Hub => {
-                self.st.replica.cancel(r.id)?;
-                self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
                 self.tx.execute(
                     "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
                     [id.to_string()],
                 )?;
-                let data = self.reservation_json(r.id)?;
-                store::publish(
-                    self.tx,
-                    self.st,
-                    self.published,
-                    "reservation.cancelled",
-                    data,
-                )?;
+                self.cancel_at_hub(&r)?;
             }
             Holder::Till(t) => {
                 let body = json!({ "reservation_id": id, "code": r.code, "rest": true });

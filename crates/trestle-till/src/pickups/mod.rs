@@ -499,17 +499,7 @@ impl Till {
                 ),
             })
         })?;
-        let id = ReservationId(p.id);
-        let at = self.tick();
-        self.write_with_replica(&format!("ready:{id}"), |tx, replica| {
-            replica.mark_ready(id)?;
-            save_hlc(tx, at)
-        })?;
-        let r = self
-            .replica()
-            .reservation(id)?
-            .ok_or_else(|| Error::PickupNotFound(query.to_string()))?;
-        Ok(self.pickup(&r))
+        self.change_status(&p, "ready", |replica, id| replica.mark_ready(id).map(drop))
     }
 
     /// Cancels a pickup this till holds that nothing was handed over from: its units go back on
@@ -533,16 +523,30 @@ impl Till {
                 format!("pickup {} is already {}", p.code, p.status.replace('_', " "))
             })
         })?;
+        self.change_status(&p, "cancel", |replica, id| replica.cancel(id).map(drop))
+    }
+
+    /// A status change of a pickup this till holds, already checked: one change `<cause>:<id>`
+    /// in its own transaction; answers the pickup as it is after.
+    fn change_status(
+        &mut self,
+        p: &Pickup,
+        cause: &str,
+        change: impl FnOnce(
+            &mut trestle_replica::ShopReplica,
+            ReservationId,
+        ) -> trestle_replica::Result<()>,
+    ) -> Result<Pickup> {
         let id = ReservationId(p.id);
         let at = self.tick();
-        self.write_with_replica(&format!("cancel:{id}"), |tx, replica| {
-            replica.cancel(id)?;
+        self.write_with_replica(&format!("{cause}:{id}"), |tx, replica| {
+            change(replica, id)?;
             save_hlc(tx, at)
         })?;
         let r = self
             .replica()
             .reservation(id)?
-            .ok_or_else(|| Error::PickupNotFound(query.to_string()))?;
+            .ok_or_else(|| Error::PickupNotFound(p.code.clone()))?;
         Ok(self.pickup(&r))
     }
 }

@@ -52,6 +52,16 @@ impl Receiver {
         Receiver { url, got }
     }
 
+    /// Subscribes this receiver to `topics` at the hub.
+    pub fn subscribe(&self, hub: &Hub, topics: &[&str]) {
+        let (s, b) = hub.call(
+            "POST",
+            "/v1/webhooks",
+            Some(json!({"url": self.url, "secret": "a-secret-of-sixteen+", "topics": topics})),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+
     /// Deliveries of `topic` for reservation `id`, after waiting for the hub to deliver.
     pub fn count(&self, topic: &str, id: &str) -> usize {
         std::thread::sleep(std::time::Duration::from_millis(1500));
