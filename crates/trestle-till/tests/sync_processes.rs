@@ -318,16 +318,19 @@ impl Till {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| {
-                (
-                    c["kind"].as_str().unwrap().to_string(),
-                    c["variant_id"].as_str().unwrap_or("").to_string(),
-                    c["holder"].as_str().unwrap_or("").to_string(),
-                    c["source"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|c| conflict_key(c, c["source"].as_str().unwrap()))
             .collect()
     }
+}
+
+/// What a conflict is about, to compare sets of them: (kind, variant, holder, who found it).
+fn conflict_key(c: &Value, source: &str) -> (String, String, String, String) {
+    (
+        c["kind"].as_str().unwrap().to_string(),
+        c["variant_id"].as_str().unwrap_or("").to_string(),
+        c["holder"].as_str().unwrap_or("").to_string(),
+        source.to_string(),
+    )
 }
 
 fn new_till(admin: &Admin, name: &str) -> Till {
@@ -672,14 +675,7 @@ fn three_tills_sell_offline_while_the_hub_is_down_and_sync_exactly_once_as_proce
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["kind"].as_str().unwrap().to_string(),
-                c["variant_id"].as_str().unwrap_or("").to_string(),
-                c["holder"].as_str().unwrap_or("").to_string(),
-                "hub".to_string(),
-            )
-        })
+        .map(|c| conflict_key(c, "hub"))
         .collect();
     let expected: BTreeSet<(String, String, String, String)> = [
         ("conflict.made_to_order_short", &print, till(0)),
