@@ -6,6 +6,7 @@
 //! transaction per business action, so a crash at any instant leaves all of it or none.
 
 pub mod catalog;
+mod context;
 pub mod db;
 pub mod error;
 pub mod event;
