@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{
     hydrate,
+    iter::DocItem,
     legacy::{Key, ObjectId, OpType},
-    ActorId, Change, ChangeHash, ObjId as ExId, Prop, ReadDoc, ScalarValue,
+    ActorId, Change, ChangeHash, ObjId as ExId, ObjType, Prop, ReadDoc, ScalarValue, ValueRef,
 };
 use trestle_core::catalog::Policy;
 use trestle_core::ids::VariantId;
@@ -162,7 +163,18 @@ fn judge(
 /// reported again whenever a later merge touches it.) Costs what the merged changes cost to
 /// decode plus one read per touched cell, however many counters the document holds.
 pub fn check_merged(replica: &mut ShopReplica, before: &[ChangeHash]) -> Result<Vec<Conflict>> {
-    check_merged_from(replica, before, None)
+    Ok(check_merged_from(replica, before, None)?.conflicts)
+}
+
+/// What the post-merge check found: the conflicts, the cells the merged changes touched (sorted
+/// by variant and holder), and whether they did nothing but operate on stock counters — then
+/// the catalog, the reservations and the events are as they were, and what a caller derives
+/// from them (a till's catalog tables, the hub's cached catalog) need not be read again.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MergedCheck {
+    pub conflicts: Vec<Conflict>,
+    pub touched: Vec<(VariantId, Holder)>,
+    pub only_counters: bool,
 }
 
 /// [`check_merged`], taking the merged changes from `bytes` (what `merge_bytes` was given) where
@@ -172,9 +184,15 @@ pub(crate) fn check_merged_from(
     replica: &mut ShopReplica,
     before: &[ChangeHash],
     bytes: Option<&[u8]>,
-) -> Result<Vec<Conflict>> {
-    let mut out = Vec::new();
-    for (variant, holder, cell) in touched(replica, before, bytes)? {
+) -> Result<MergedCheck> {
+    let found = touched(replica, before, bytes)?;
+    let mut out = MergedCheck {
+        only_counters: found.only_counters,
+        touched: Vec::with_capacity(found.cells.len()),
+        conflicts: Vec::new(),
+    };
+    for (variant, holder, cell) in found.cells {
+        out.touched.push((variant, holder));
         let cell = match cell {
             Some(cell) => cell,
             None => match replica.cell(variant, holder) {
@@ -189,7 +207,8 @@ pub(crate) fn check_merged_from(
         };
         let free = counter_value(map.get(K_FREE))?;
         let held = counter_value(map.get(K_HELD))?;
-        out.extend(judge(replica, variant, holder, free, held));
+        out.conflicts
+            .extend(judge(replica, variant, holder, free, held));
     }
     Ok(out)
 }
@@ -206,24 +225,40 @@ pub fn touched_cells(
     before: &[ChangeHash],
 ) -> Result<Vec<(VariantId, Holder)>> {
     Ok(touched(replica, before, None)?
+        .cells
         .into_iter()
         .map(|(v, h, _)| (v, h))
         .collect())
 }
 
-/// [`touched_cells`], each with the cell's map id when a merged operation named it.
+/// The cells [`touched_cells`] names, each with the cell's map id when a merged operation named
+/// it, and whether every merged operation was an increment of a known cell's counter.
+struct Touched {
+    cells: Vec<(VariantId, Holder, Option<ExId>)>,
+    only_counters: bool,
+}
+
 fn touched(
     replica: &mut ShopReplica,
     before: &[ChangeHash],
     bytes: Option<&[u8]>,
-) -> Result<Vec<(VariantId, Holder, Option<ExId>)>> {
+) -> Result<Touched> {
     let mut counters = BTreeSet::new();
     let mut rules = BTreeSet::new();
+    let mut only_counters = true;
     for change in merged_changes(replica, before, bytes) {
-        for touch in touches(&change) {
+        let (found, others) = touches_and_others(&change);
+        only_counters &= others == 0;
+        for touch in found {
             match touch {
-                Touch::Counter { obj, .. } => counters.insert(obj),
-                Touch::Rule { obj } => rules.insert(obj),
+                Touch::Counter { obj, by, .. } => {
+                    only_counters &= by.is_some();
+                    counters.insert(obj)
+                }
+                Touch::Rule { obj } => {
+                    only_counters = false;
+                    rules.insert(obj)
+                }
             };
         }
     }
@@ -234,12 +269,20 @@ fn touched(
             *slot = cell;
         }
     };
+    // The first unknown cell indexes every cell in one walk of the stock map: resolving each
+    // one's path instead costs a search of the whole document per cell.
+    let mut indexed = false;
     for obj in counters {
         let id = ExId::Id(obj.0, obj.1.clone(), 0);
+        if !indexed && !replica.cell_index.contains_key(&obj) {
+            replica.index_cells();
+            indexed = true;
+        }
         if let Some(&(variant, holder)) = replica.cell_index.get(&obj) {
             add(variant, holder, Some(id));
             continue;
         }
+        only_counters = false;
         let path = object_path(replica, &id);
         if let [(root, Prop::Map(k)), (stock, Prop::Map(v)), (_, Prop::Map(h))] = path.as_slice() {
             if *root == ExId::Root && k == K_STOCK && *stock == replica.roots.stock {
@@ -262,7 +305,10 @@ fn touched(
             }
         }
     }
-    Ok(out.into_iter().map(|((v, h), cell)| (v, h, cell)).collect())
+    Ok(Touched {
+        cells: out.into_iter().map(|((v, h), cell)| (v, h, cell)).collect(),
+        only_counters,
+    })
 }
 
 /// The changes that became visible since `before`: taken from `bytes` when they are there,
@@ -352,9 +398,16 @@ pub(crate) enum Touch {
 /// Decodes a change's operations on counters and stock rules: shared by the audit (which sums a
 /// holder's own `free` increments) and the post-merge check (which reads the cells touched).
 pub(crate) fn touches(change: &Change) -> Vec<Touch> {
+    touches_and_others(change).0
+}
+
+/// [`touches`], and how many of the change's operations were on anything else.
+fn touches_and_others(change: &Change) -> (Vec<Touch>, usize) {
     let mut out = Vec::new();
+    let mut others = 0;
     for op in change.decode().operations {
         let (ObjectId::Id(opid), Key::Map(key)) = (&op.obj, &op.key) else {
+            others += 1;
             continue;
         };
         let obj = (opid.counter(), opid.actor().clone());
@@ -368,13 +421,13 @@ pub(crate) fn touches(change: &Change) -> Vec<Touch> {
                 },
             }),
             "policy" | "track_inventory" => out.push(Touch::Rule { obj }),
-            _ => {}
+            _ => others += 1,
         }
     }
-    out
+    (out, others)
 }
 
-fn counter_value(v: Option<&hydrate::Value>) -> Result<i64> {
+pub(crate) fn counter_value(v: Option<&hydrate::Value>) -> Result<i64> {
     match v {
         Some(hydrate::Value::Scalar(ScalarValue::Counter(c))) => Ok(i64::from(c)),
         Some(hydrate::Value::Scalar(ScalarValue::Int(n))) => Ok(*n),
@@ -383,6 +436,37 @@ fn counter_value(v: Option<&hydrate::Value>) -> Result<i64> {
 }
 
 impl ShopReplica {
+    /// Adds every `stock[variant][holder]` cell to the cell index, from one walk of the stock
+    /// map (Automerge visits a map's objects in one scan; a path per cell is a search each).
+    pub(crate) fn index_cells(&mut self) {
+        let stock = self.roots.stock.clone();
+        let mut per_variant: HashMap<ExId, VariantId> = HashMap::new();
+        let mut cells: Vec<(ExId, String, ExId)> = Vec::new();
+        for item in self.doc.iter_at(&stock, None) {
+            let DocItem::Map(m) = item.item else {
+                continue;
+            };
+            if !matches!(m.value, ValueRef::Object(ObjType::Map)) {
+                continue;
+            }
+            if *item.obj == stock {
+                if let Ok(v) = parse_variant(&m.key) {
+                    per_variant.insert(m.id(), v);
+                }
+            } else {
+                cells.push(((*item.obj).clone(), m.key.to_string(), m.id()));
+            }
+        }
+        for (per, holder, cell) in cells {
+            let (Some(variant), Ok(holder), ExId::Id(ctr, actor, _)) =
+                (per_variant.get(&per), Holder::parse(&holder), cell)
+            else {
+                continue;
+            };
+            self.cell_index.insert((ctr, actor), (*variant, holder));
+        }
+    }
+
     /// The per-variant map of counters by holder, for the invariant check and epochs.
     pub(crate) fn cells_by_variant(&self) -> Result<BTreeMap<VariantId, Vec<(Holder, ExId)>>> {
         let mut out = BTreeMap::new();

@@ -57,6 +57,11 @@ pub struct VariantLevel {
 pub struct MergeReport {
     pub heads_changed: bool,
     pub conflicts: Vec<Conflict>,
+    /// The (variant, holder) cells whose counters the merged changes operated on, sorted.
+    pub touched: Vec<(VariantId, Holder)>,
+    /// The merged changes did nothing but increment stock counters (sales, transfers between
+    /// holders' cells that exist): the catalog, reservations and events are as they were.
+    pub only_counters: bool,
 }
 
 /// The ids of the root maps, read once.
@@ -97,6 +102,10 @@ pub struct ShopReplica {
     /// has on disk. (Automerge's own save cursor is empty after `AutoCommit::load`, which would make
     /// the first incremental save after a restart the whole history.)
     pub(crate) saved_heads: Vec<ChangeHash>,
+    /// Bytes a merge just took in when nothing was unsaved before it, with the heads after it:
+    /// while the heads are still those, they are the unsaved bytes (rebuilding the merged
+    /// changes from the document with `save_after` costs their ops again).
+    pub(crate) merged_unsaved: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -173,6 +182,7 @@ impl ShopReplica {
             cells: HashMap::new(),
             cell_index: HashMap::new(),
             saved_heads: Vec::new(),
+            merged_unsaved: None,
         })
     }
 
@@ -201,6 +211,7 @@ impl ShopReplica {
     pub fn save(&mut self) -> Vec<u8> {
         let bytes = self.doc.save();
         self.saved_heads = self.doc.get_heads();
+        self.merged_unsaved = None;
         bytes
     }
 
@@ -218,7 +229,10 @@ impl ShopReplica {
         if heads == self.saved_heads {
             return Vec::new();
         }
-        let bytes = self.doc.save_after(&self.saved_heads);
+        let bytes = match self.merged_unsaved.take() {
+            Some((at, merged)) if at == heads => merged,
+            _ => self.doc.save_after(&self.saved_heads),
+        };
         self.saved_heads = heads;
         bytes
     }
@@ -238,7 +252,8 @@ impl ShopReplica {
 
     /// How many changes this replica has that `heads` do not cover (e.g. what a sync merged).
     pub fn changes_after(&mut self, heads: &[ChangeHash]) -> usize {
-        self.doc.get_changes(heads).len()
+        // Their metadata only: rebuilding the changes themselves costs their ops.
+        self.doc.get_changes_meta(heads).len()
     }
 
     /// Merges change or document bytes from another replica of the same epoch, then checks the
@@ -246,8 +261,15 @@ impl ShopReplica {
     /// give `ForeignDocument`.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<MergeReport> {
         let before = self.doc.get_heads();
+        let clean = before == self.saved_heads;
         let outcome = guarded(|| self.doc.load_incremental(bytes));
-        self.after_merge(before, outcome.map(|_| ()), Some(bytes))
+        let report = self.after_merge(before, outcome.map(|_| ()), Some(bytes));
+        // The merged bytes hold every change not yet saved only if none was before them.
+        self.merged_unsaved = match &report {
+            Ok(r) if clean && r.heads_changed => Some((self.doc.get_heads(), bytes.to_vec())),
+            _ => None,
+        };
+        report
     }
 
     /// Merges another in-memory replica of the same shop and epoch.
@@ -308,14 +330,19 @@ impl ShopReplica {
             return Err(Error::ForeignDocument);
         }
         let heads_changed = self.doc.get_heads() != before;
-        let conflicts = if heads_changed {
+        let checked = if heads_changed {
             invariants::check_merged_from(self, &before, bytes)?
         } else {
-            Vec::new()
+            invariants::MergedCheck {
+                only_counters: true,
+                ..Default::default()
+            }
         };
         Ok(MergeReport {
             heads_changed,
-            conflicts,
+            conflicts: checked.conflicts,
+            touched: checked.touched,
+            only_counters: checked.only_counters,
         })
     }
 
@@ -347,13 +374,23 @@ impl ShopReplica {
         let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
             return Ok(out);
         };
-        for key in keys(&self.doc, &per, None) {
-            let holder = Holder::parse(&key)?;
-            let cell = read_map(&self.doc, &per, &key, None)?.ok_or_else(|| missing(&key))?;
+        // One hydrate of the variant's map: a get per counter costs a search each.
+        let automerge::hydrate::Value::Map(cells) = self.doc.hydrate(&per, None)? else {
+            return Err(malformed("stock"));
+        };
+        for (key, cell) in cells.iter() {
+            let holder = Holder::parse(key)?;
+            let automerge::hydrate::Value::Map(cell) = &cell.value else {
+                return Err(malformed("stock"));
+            };
+            let field = |name: &str| match cell.get(name) {
+                None => Err(missing(name)),
+                v => invariants::counter_value(v),
+            };
             out.push(HolderLevel {
                 holder,
-                free: self.counter(&cell, K_FREE)?,
-                held: self.counter(&cell, K_HELD)?,
+                free: field(K_FREE)?,
+                held: field(K_HELD)?,
             });
         }
         out.sort_by_key(|l| l.holder);

@@ -158,10 +158,15 @@ impl Ctx<'_> {
             &mut trestle_replica::ShopReplica,
         ) -> trestle_replica::Result<trestle_replica::MergeReport>,
     ) -> Result<()> {
-        let before = self.st.replica.heads();
         let statuses = self.reservation_statuses()?;
         let report = merge(&mut self.st.replica)?;
-        if report.heads_changed {
+        for (v, _) in &report.touched {
+            self.st.touched.insert(*v);
+        }
+        // Changes that only moved counters (a day of sales) leave the catalog, reservations and
+        // hand-overs as they were: nothing of them to read again.
+        if report.heads_changed && !report.only_counters {
+            let before = self.st.replica.heads();
             // Hand-overs tills made of reservations the hub still holds: taken in here.
             self.st.replica.settle_handovers()?;
             for (v, _) in touched_cells(&mut self.st.replica, &before)? {

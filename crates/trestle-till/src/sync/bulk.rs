@@ -9,17 +9,14 @@
 //! false), it does not know the exchange (an older hub), or it refuses it — the pass falls back
 //! to outbox batches and Automerge sync sessions, which work from any state.
 
-use std::collections::HashSet;
-
-use rusqlite::{params, OptionalExtension};
+use rusqlite::OptionalExtension;
 use trestle_core::ledger::OutboxEnvelope;
 use trestle_protocol::exchange::{
     ExchangeAnswer, ExchangeRequest, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_ENTRIES,
 };
-use uuid::Uuid;
 
 use super::client::{HubClient, ATTEMPTS};
-use super::SyncSummary;
+use super::{mark_acked, Pending, SyncSummary};
 use crate::catalog::fill_from_replica;
 use crate::error::{Error, Result};
 use crate::till::Till;
@@ -33,7 +30,7 @@ impl Till {
             let batch = self.pending_entries()?;
             let entries: Vec<OutboxEnvelope> = batch
                 .iter()
-                .map(|(_, p)| serde_json::from_str(p))
+                .map(|p| serde_json::from_str(&p.payload))
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
             let base = self.hub_heads()?;
@@ -90,17 +87,8 @@ impl Till {
     }
 
     /// The unacknowledged outbox entries in order, at most one exchange's worth.
-    fn pending_entries(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self.db.conn().prepare_cached(
-            "SELECT event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = st
-            .query_map(
-                [i64::try_from(MAX_EXCHANGE_ENTRIES).unwrap_or(i64::MAX)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+    fn pending_entries(&self) -> Result<Vec<Pending>> {
+        self.pending_batch(MAX_EXCHANGE_ENTRIES)
     }
 
     /// The hub's heads at the end of the last complete exchange (none before the first).
@@ -128,31 +116,19 @@ impl Till {
     /// the catalog tables brought up to date), and its heads kept for the next exchange.
     fn apply_answer(
         &mut self,
-        batch: &[(String, String)],
+        batch: &[Pending],
         answer: &ExchangeAnswer,
     ) -> Result<(usize, usize, usize)> {
-        let sent: HashSet<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.write_with_replica("sync:exchange", |tx, replica| {
-            let mark = |ids: &[Uuid]| -> Result<usize> {
-                let mut st = tx.prepare_cached(
-                    "UPDATE outbox SET acked_ms = ?1 WHERE event_id = ?2 AND acked_ms IS NULL",
-                )?;
-                let mut n = 0;
-                for id in ids {
-                    let id = id.to_string();
-                    if sent.contains(id.as_str()) {
-                        n += st.execute(params![now, id])?;
-                    }
-                }
-                Ok(n)
-            };
-            let (accepted, duplicates) =
-                (mark(&answer.ack.accepted)?, mark(&answer.ack.duplicates)?);
+            let (accepted, duplicates) = (
+                mark_acked(tx, batch, &answer.ack.accepted, now)?,
+                mark_acked(tx, batch, &answer.ack.duplicates, now)?,
+            );
             let mut conflicts = 0;
             if !answer.changes.is_empty() {
                 let report = replica.merge_bytes(&answer.changes)?;
-                if report.heads_changed {
+                if report.heads_changed && !report.only_counters {
                     fill_from_replica(tx, replica)?;
                 }
                 conflicts = report.conflicts.len();

@@ -44,6 +44,35 @@ const SESSIONS: u32 = 3;
 /// Feed entries per page (the hub's limit).
 const FEED_PAGE: usize = 500;
 
+/// An outbox entry waiting for the hub's acknowledgement.
+struct Pending {
+    seq: i64,
+    event_id: String,
+    payload: String,
+}
+
+/// Marks acknowledged the entries of `batch` that `ids` names (an id the till did not send is
+/// ignored); returns how many were newly marked. By `seq`, the outbox's key: `event_id` has no
+/// index, and a day's outbox marked by it scanned the table once per entry.
+fn mark_acked(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &[Pending],
+    ids: &[Uuid],
+    now: i64,
+) -> Result<usize> {
+    let seq_of: std::collections::HashMap<&str, i64> =
+        batch.iter().map(|p| (p.event_id.as_str(), p.seq)).collect();
+    let mut st =
+        tx.prepare_cached("UPDATE outbox SET acked_ms = ?1 WHERE seq = ?2 AND acked_ms IS NULL")?;
+    let mut n = 0;
+    for id in ids {
+        if let Some(seq) = seq_of.get(id.to_string().as_str()) {
+            n += st.execute(params![now, seq])?;
+        }
+    }
+    Ok(n)
+}
+
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
@@ -126,48 +155,25 @@ impl Till {
     /// acknowledged only when the hub's answer names it.
     fn push_outbox(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
         loop {
-            let batch: Vec<(String, String)> = {
-                let mut st = self.db.conn().prepare_cached(
-                    "SELECT event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
-                )?;
-                let rows = st
-                    .query_map([i64::try_from(MAX_OUTBOX_BATCH).unwrap_or(500)], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                rows
-            };
+            let batch = self.pending_batch(MAX_OUTBOX_BATCH)?;
             if batch.is_empty() {
                 return Ok(());
             }
             let entries: Vec<Value> = batch
                 .iter()
-                .map(|(_, p)| serde_json::from_str(p))
+                .map(|p| serde_json::from_str(&p.payload))
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
             let body = serde_json::json!({ "entries": entries });
             let ack: OutboxAck = hub
                 .send("/v1/sync/outbox", ATTEMPTS, |c, u| c.post(u).json(&body))?
                 .json("the outbox acknowledgement")?;
-            let sent: std::collections::HashSet<&str> =
-                batch.iter().map(|(id, _)| id.as_str()).collect();
             let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
             let (accepted, duplicates) = self.db.write(|tx| {
-                let mark = |ids: &[Uuid]| -> Result<usize> {
-                    let mut n = 0;
-                    for id in ids {
-                        let id = id.to_string();
-                        if sent.contains(id.as_str()) {
-                            n += tx
-                                .prepare_cached(
-                                    "UPDATE outbox SET acked_ms = ?1 WHERE event_id = ?2 AND acked_ms IS NULL",
-                                )?
-                                .execute(params![now, id])?;
-                        }
-                    }
-                    Ok(n)
-                };
-                Ok((mark(&ack.accepted)?, mark(&ack.duplicates)?))
+                Ok((
+                    mark_acked(tx, &batch, &ack.accepted, now)?,
+                    mark_acked(tx, &batch, &ack.duplicates, now)?,
+                ))
             })?;
             if accepted + duplicates == 0 {
                 return Err(Error::HubAnswer(
@@ -177,6 +183,23 @@ impl Till {
             s.pushed += accepted;
             s.duplicates += duplicates;
         }
+    }
+
+    /// The first `limit` unacknowledged outbox entries, in order.
+    fn pending_batch(&self, limit: usize) -> Result<Vec<Pending>> {
+        let mut st = self.db.conn().prepare_cached(
+            "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(Pending {
+                    seq: r.get(0)?,
+                    event_id: r.get(1)?,
+                    payload: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Automerge sync until neither side has anything to say. A session whose exchange is lost
@@ -234,7 +257,7 @@ impl Till {
                     let cause = format!("sync:{id}");
                     let conflicts = self.write_with_replica(&cause, |tx, replica| {
                         let report = replica.receive_sync_message(&mut state, &answer.body)?;
-                        if report.heads_changed {
+                        if report.heads_changed && !report.only_counters {
                             fill_from_replica(tx, replica)?;
                         }
                         Ok(report.conflicts.len())
