@@ -145,6 +145,7 @@ impl Till {
             rows = summary.rows.len(),
             "catalog imported"
         );
+        self.search_cache.forget();
         Ok(summary)
     }
 
@@ -170,28 +171,6 @@ impl Till {
                 r
             }
         };
-        let mut items: Vec<CatalogItem> = rows.into_iter().collect::<Result<_>>()?;
-        self.fill_stock(&mut items)?;
-        Ok(items)
-    }
-
-    /// Search as you type: up to `limit` items whose title, SKU or barcode contains `query`
-    /// (any case), an exact barcode or SKU first, with this till's stock.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<CatalogItem>> {
-        let q = query.trim();
-        if q.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut st = self.db.conn().prepare_cached(&format!(
-            "{ITEM_SELECT} WHERE {MATCHES}
-             ORDER BY (v.barcode = ?2 OR v.sku = ?2) DESC, p.title, v.position LIMIT ?3"
-        ))?;
-        let rows = st
-            .query_map(
-                rusqlite::params![like_pattern(q), q, i64::try_from(limit).unwrap_or(i64::MAX)],
-                item_from_row(self.shop.currency),
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut items: Vec<CatalogItem> = rows.into_iter().collect::<Result<_>>()?;
         self.fill_stock(&mut items)?;
         Ok(items)

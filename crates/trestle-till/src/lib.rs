@@ -19,6 +19,7 @@ pub mod queries;
 pub mod replica;
 pub mod report;
 pub mod returns;
+pub mod search;
 pub mod sell;
 pub mod shop;
 pub mod staff;

@@ -38,6 +38,8 @@ pub struct Till {
     pub(crate) replica: ReplicaStore,
     /// Who is acting and which event is open, as last read (see `context`).
     pub(crate) context: crate::context::ContextCache,
+    /// The catalog's search index, as last built (see `search`).
+    pub(crate) search_cache: crate::search::SearchCache,
     clock: Box<dyn WallClock + Send>,
     dir: PathBuf,
 }
@@ -89,6 +91,7 @@ impl Till {
             hlc: HlcState::resume(last),
             replica,
             context: Default::default(),
+            search_cache: Default::default(),
             clock,
             dir: dir.to_path_buf(),
         })

@@ -196,6 +196,8 @@ impl Till {
     ) -> Result<PairSummary> {
         let url = url.to_string();
         let till_id = self.shop.till_id;
+        // Joining fills the catalog tables: the next search reads them afresh.
+        self.search_cache.forget();
         let creds = Credentials {
             hub_url: url.clone(),
             shop_id: paired.shop_id,
