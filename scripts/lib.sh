@@ -78,3 +78,17 @@ ui_deps() {
     (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# The desktop app's build needs: WebKitGTK and friends (Tauri v2 on Linux), and Node for the UI.
+ensure_app_deps() {
+  ensure_apt libwebkit2gtk-4.1-dev build-essential curl file libssl-dev \
+    libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  ensure_node
+}
+
+# build_ui: builds the UI into ui/dist, which the app embeds (so before the app compiles).
+build_ui() {
+  ui_deps
+  say "building the UI"
+  (cd "$ROOT/ui" && npm run --silent build)
+}

@@ -5,9 +5,11 @@
 //! Every service is a method on [`Till`]; every write goes through [`db::Db::write`], one
 //! transaction per business action, so a crash at any instant leaves all of it or none.
 
+pub mod cart;
 pub mod catalog;
 mod context;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod event;
 pub mod export;
@@ -17,9 +19,11 @@ pub mod queries;
 pub mod replica;
 pub mod report;
 pub mod returns;
+pub mod search;
 pub mod sell;
 pub mod shop;
 pub mod staff;
+pub mod stock;
 pub mod sync;
 pub mod till;
 

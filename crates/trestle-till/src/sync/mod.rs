@@ -18,6 +18,7 @@ pub mod feed;
 pub mod findings;
 pub mod pair;
 pub mod stream;
+pub mod words;
 
 use rusqlite::params;
 use serde::Serialize;
@@ -107,6 +108,9 @@ impl Till {
     /// One reconcile pass with the paired hub. When the hub cannot be reached at all, returns
     /// `sync.hub_unreachable` having changed nothing.
     pub fn sync(&mut self) -> Result<SyncSummary> {
+        // A pass may change catalog rows on this connection; nothing searches while it runs
+        // (it holds the till), so forgetting the index now makes the next search read them.
+        self.search_cache.forget();
         let (link, creds) = self.credentials()?;
         // What the app's connection committed since (a sale a moment ago) goes in this pass.
         self.refresh()?;
