@@ -79,13 +79,26 @@ ui_deps() {
   fi
 }
 
-# ensure_e2e_deps: what the WebDriver tests of the desktop app need (tests/e2e/): WebKitGTK and
-# the libraries the app links, Xvfb (+ xauth for xvfb-run), xdotool (the tests' barcode scanner:
-# real X key events), Debian's WebKitWebDriver, and tauri-driver 2 in ~/.cargo/bin. Installs only
-# what is missing.
+# The desktop app's build needs: WebKitGTK and friends (Tauri v2 on Linux), and Node for the UI.
+ensure_app_deps() {
+  ensure_apt libwebkit2gtk-4.1-dev build-essential curl file libssl-dev \
+    libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  ensure_node
+}
+
+# build_ui: builds the UI into ui/dist, which the app embeds (so before the app compiles).
+build_ui() {
+  ui_deps
+  say "building the UI"
+  (cd "$ROOT/ui" && npm run --silent build)
+}
+
+# ensure_e2e_deps: what the WebDriver tests of the desktop app need (tests/e2e/) beside the app's
+# build: Xvfb (+ xauth for xvfb-run), xdotool (the tests' barcode scanner: real X key events),
+# Debian's WebKitWebDriver, and tauri-driver 2 in ~/.cargo/bin. Installs only what is missing.
 ensure_e2e_deps() {
-  ensure_apt libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev \
-    xvfb xauth webkit2gtk-driver xdotool
+  ensure_app_deps
+  ensure_apt xvfb xauth webkit2gtk-driver xdotool
   local bin="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin"
   if ! command -v tauri-driver >/dev/null && [ ! -x "$bin/tauri-driver" ]; then
     say "installing tauri-driver 2"

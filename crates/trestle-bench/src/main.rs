@@ -11,6 +11,7 @@ mod market_day;
 mod replica;
 mod replica_model;
 mod sale_commit;
+mod search;
 mod stats;
 
 use std::path::PathBuf;
@@ -47,6 +48,24 @@ enum Command {
     /// the real hub over HTTP on loopback (time and bytes on the wire, outbox included) against
     /// raw Automerge sync and whole-snapshot exchange of the same day
     MarketDay(MarketDayArgs),
+    /// Search as you type at the till over 20,000 variants: every keystroke of typical queries
+    /// through `Till::search` against the same LIKE query on the same file with bare rusqlite
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    #[arg(long, default_value_t = 20_000)]
+    variants: usize,
+    /// Rounds over every keystroke of the queries
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Results per keystroke, as the Sell screen asks
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// A quick run for CI (1,000 variants, 2 rounds); the figures mean nothing
+    #[arg(long)]
+    smoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +202,44 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_replica(&report);
+            }
+        }
+        Command::Search(a) => {
+            let (variants, rounds) = if a.smoke {
+                (1000, 2)
+            } else {
+                (a.variants, a.rounds)
+            };
+            let r = search::run(variants, rounds, a.limit)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "search as you type: {} variants, {} keystrokes x {} rounds, {} results each",
+                    r.variants, r.keystrokes, r.rounds, r.limit
+                );
+                for (name, s) in [
+                    ("Till::search", &r.till_search),
+                    ("bare LIKE", &r.bare_like),
+                ] {
+                    println!(
+                        "  {name:<14} median {} us  p90 {} us  p99 {} us  max {} us",
+                        us_str(s.median_ns),
+                        us_str(s.p90_ns),
+                        us_str(s.p99_ns),
+                        us_str(s.max_ns)
+                    );
+                }
+                let goal = u64::try_from(search::GOAL.as_nanos()).unwrap_or(u64::MAX);
+                println!(
+                    "  ratio {}x the bare query; p99 {} the 5 ms goal",
+                    milli_str(r.ratio_milli),
+                    if r.till_search.p99_ns <= goal {
+                        "within"
+                    } else {
+                        "ABOVE"
+                    }
+                );
             }
         }
         Command::MarketDay(a) => {

@@ -59,6 +59,21 @@ const ITEM_SELECT: &str =
         v.tax_ppm, v.track_inventory, v.policy
      FROM variants v JOIN products p ON p.id = v.product_id";
 
+/// The search condition over a variant's title, SKU and barcode (`?1` is a LIKE pattern).
+const MATCHES: &str = "(v.title LIKE ?1 ESCAPE '\\' OR v.sku LIKE ?1 ESCAPE '\\'
+    OR v.barcode LIKE ?1 ESCAPE '\\')";
+
+/// `%query%` with LIKE's wildcards in `query` escaped.
+fn like_pattern(query: &str) -> String {
+    format!(
+        "%{}%",
+        query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 impl Till {
     /// Imports a Shopify product CSV export (its bytes), in one transaction.
     pub fn import_catalog(&mut self, bytes: &[u8]) -> Result<ImportSummary> {
@@ -146,24 +161,58 @@ impl Till {
                 r
             }
             Some(q) => {
-                let pattern = format!(
-                    "%{}%",
-                    q.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
                 let mut st = conn.prepare_cached(&format!(
-                    "{ITEM_SELECT} WHERE v.title LIKE ?1 ESCAPE '\\' OR v.sku LIKE ?1 ESCAPE '\\'
-                        OR v.barcode LIKE ?1 ESCAPE '\\'
-                     ORDER BY p.title, v.position"
+                    "{ITEM_SELECT} WHERE {MATCHES} ORDER BY p.title, v.position"
                 ))?;
                 let r = st
-                    .query_map([pattern], item_from_row(self.shop.currency))?
+                    .query_map([like_pattern(q)], item_from_row(self.shop.currency))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 r
             }
         };
         let mut items: Vec<CatalogItem> = rows.into_iter().collect::<Result<_>>()?;
+        self.fill_stock(&mut items)?;
+        Ok(items)
+    }
+
+    /// Search as you type: up to `limit` items whose title, SKU or barcode contains `query`
+    /// (any case), an exact barcode or SKU first, with this till's stock.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<CatalogItem>> {
+        let q = query.trim();
+        if q.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut st = self.db.conn().prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE {MATCHES}
+             ORDER BY (v.barcode = ?2 OR v.sku = ?2) DESC, p.title, v.position LIMIT ?3"
+        ))?;
+        let rows = st
+            .query_map(
+                rusqlite::params![like_pattern(q), q, i64::try_from(limit).unwrap_or(i64::MAX)],
+                item_from_row(self.shop.currency),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut items: Vec<CatalogItem> = rows.into_iter().collect::<Result<_>>()?;
+        self.fill_stock(&mut items)?;
+        Ok(items)
+    }
+
+    /// The first `n` items of the catalog in its order (without stock figures).
+    pub(crate) fn first_items(&self, n: usize) -> Result<Vec<CatalogItem>> {
+        let mut st = self.db.conn().prepare_cached(&format!(
+            "{ITEM_SELECT} ORDER BY p.title, v.position LIMIT ?1"
+        ))?;
+        let rows = st
+            .query_map(
+                [i64::try_from(n).unwrap_or(i64::MAX)],
+                item_from_row(self.shop.currency),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().collect()
+    }
+
+    /// Sets each tracked item's on-hand and available from this till's counters.
+    pub(crate) fn fill_stock(&self, items: &mut [CatalogItem]) -> Result<()> {
         let holder = self.replica.holder();
         for item in items.iter_mut().filter(|i| i.track_inventory) {
             let mine = self
@@ -174,7 +223,7 @@ impl Till {
             item.on_hand = Some(mine.as_ref().map_or(0, |h| h.free + h.held));
             item.available = Some(mine.map_or(0, |h| h.free));
         }
-        Ok(items)
+        Ok(())
     }
 
     /// Resolves what was scanned or typed: an exact barcode, else an exact SKU, else a variant id.

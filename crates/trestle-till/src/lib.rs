@@ -5,8 +5,10 @@
 //! Every service is a method on [`Till`]; every write goes through [`db::Db::write`], one
 //! transaction per business action, so a crash at any instant leaves all of it or none.
 
+pub mod cart;
 pub mod catalog;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod event;
 pub mod export;
@@ -19,6 +21,7 @@ pub mod returns;
 pub mod sell;
 pub mod shop;
 pub mod staff;
+pub mod stock;
 pub mod sync;
 pub mod till;
 

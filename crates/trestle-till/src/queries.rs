@@ -59,6 +59,27 @@ pub struct SaleDetail {
     pub voided: bool,
 }
 
+impl SaleDetail {
+    /// Units of the sale's line `line_no` refunded so far.
+    pub fn refunded_qty(&self, line_no: u32) -> u32 {
+        self.refunds
+            .iter()
+            .flat_map(|r| &r.plan.lines)
+            .filter(|l| l.line_no == line_no)
+            .map(|l| l.qty.get())
+            .sum()
+    }
+
+    /// Paid back over every refund of the sale.
+    pub fn refunded(&self) -> Money {
+        let zero = Money::zero(self.sale.currency);
+        self.refunds
+            .iter()
+            .try_fold(zero, |sum, r| sum.checked_add(r.plan.total))
+            .unwrap_or(zero)
+    }
+}
+
 /// One outbox entry (the payload stays in the database; see `trestle outbox --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxItem {

@@ -43,6 +43,12 @@ pub struct Till {
 impl Till {
     /// Sets up a new till in `dir` (created if missing). Refuses a directory that already has one.
     pub fn init(dir: &Path, params: &InitParams) -> Result<Till> {
+        let till_id = TillId(uuid_v7(SystemClock.now_ms(), random_bytes()));
+        Till::init_with_id(dir, params, till_id)
+    }
+
+    /// [`Till::init`] with the till's id given (by the hub that paired it).
+    pub fn init_with_id(dir: &Path, params: &InitParams, till_id: TillId) -> Result<Till> {
         std::fs::create_dir_all(dir).map_err(|e| Error::DataDir {
             dir: dir.to_path_buf(),
             reason: crate::error::plain_io(&e),
@@ -53,7 +59,6 @@ impl Till {
             return Err(Error::AlreadyInitialised(dir.to_path_buf()));
         }
         let now = clock.now_ms();
-        let till_id = TillId(uuid_v7(now, random_bytes()));
         db.write(|tx| shop::insert(tx, params, till_id, now))?;
         Till::open_with(dir, Box::new(clock))
     }

@@ -4,6 +4,7 @@
 //! stall, cancelling, and — in [`reconcile`] — what sync brings (another till's
 //! hand-overs, expiries). The desktop app's Pickups screen calls these.
 
+pub mod quote;
 pub mod reconcile;
 pub mod view;
 
@@ -182,23 +183,7 @@ impl Till {
         let staff = self.actor()?.stamp();
         let currency = self.shop.currency;
         let shop = self.shop.clone();
-        let mut cart = Cart::new(currency, shop.tax_mode);
-        for (v, n) in &wanted {
-            let line = p.lines.iter().find(|l| l.variant_id == *v);
-            let item = resolve(self.db.conn(), currency, &v.to_string())?;
-            cart.lines.push(CartLine {
-                variant_id: *v,
-                sku: item
-                    .sku
-                    .as_deref()
-                    .and_then(|s| trestle_core::catalog::Sku::parse(s).ok()),
-                title: item.title.clone(),
-                unit_price: line.map_or(item.price, |l| l.unit_price),
-                tax_rate: item.tax_rate,
-                qty: *n,
-                discount: None,
-            });
-        }
+        let cart = self.handover_cart(&p, &wanted)?;
         let goods = cart.price()?.totals.total;
         let (due, credit) = due_at_handover(goods.minor(), p.credit_left.minor());
         let paid_online = p.payment_state == "paid";
@@ -294,7 +279,11 @@ impl Till {
     }
 
     /// The lines of a hand-over, checked against what is left.
-    fn collect_lines(&self, p: &Pickup, lines: &CollectLines) -> Result<Vec<(VariantId, Qty)>> {
+    pub(crate) fn collect_lines(
+        &self,
+        p: &Pickup,
+        lines: &CollectLines,
+    ) -> Result<Vec<(VariantId, Qty)>> {
         let mut wanted: BTreeMap<VariantId, u32> = BTreeMap::new();
         match lines {
             CollectLines::All => {

@@ -17,6 +17,7 @@ mod epoch;
 pub mod feed;
 pub mod pair;
 pub mod stream;
+pub mod words;
 
 use rusqlite::params;
 use serde::Serialize;

@@ -59,6 +59,30 @@ pub struct PairSummary {
     pub outbox_pending: i64,
 }
 
+/// A pairing code as typed, checked for shape (the hub decides whether it is valid).
+fn pairing_code(code: &str) -> Result<&str> {
+    let code = code.trim();
+    if code.is_empty() || code.chars().count() > 32 || code.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(
+            "the pairing code should be the eight characters the hub showed, like K7QM-4WXP".into(),
+        ));
+    }
+    Ok(code)
+}
+
+/// Exchanges a pairing code for a device token. A code works once: the exchange is not retried
+/// (a lost answer means asking for a new code).
+fn exchange_code(url: &str, code: &str, till_id: Option<Uuid>) -> Result<Paired> {
+    let anonymous = HubClient::new(url, None)?;
+    let body = PairRequest {
+        code: code.to_string(),
+        till_id,
+    };
+    anonymous
+        .send("/v1/pair", 1, |c, u| c.post(u).json(&body))?
+        .json("the pairing answer")
+}
+
 /// A hub URL as the till stores it: http(s), no query or fragment, no trailing slash.
 pub fn normalise_url(input: &str) -> Result<String> {
     let bad = || {
@@ -102,13 +126,7 @@ impl Till {
     /// paired with this hub's shop already only renews its token; another hub is refused.
     pub fn pair(&mut self, hub_url: &str, code: &str) -> Result<PairSummary> {
         let url = normalise_url(hub_url)?;
-        let code = code.trim();
-        if code.is_empty() || code.chars().count() > 32 || code.chars().any(char::is_control) {
-            return Err(Error::InvalidInput(
-                "the pairing code should be the eight characters the hub showed, like K7QM-4WXP"
-                    .into(),
-            ));
-        }
+        let code = pairing_code(code)?;
         let link = self.hub_link()?;
         if let Some(l) = &link {
             if l.hub_url != url {
@@ -116,20 +134,68 @@ impl Till {
             }
         }
         let till_id = self.shop.till_id;
-        let anonymous = HubClient::new(&url, None)?;
-        let body = PairRequest {
-            code: code.to_string(),
-            till_id: Some(till_id.0),
-        };
-        // A code works once: the exchange is not retried (a lost answer means asking for a new code).
-        let paired: Paired = anonymous
-            .send("/v1/pair", 1, |c, u| c.post(u).json(&body))?
-            .json("the pairing answer")?;
+        let paired = exchange_code(&url, code, Some(till_id.0))?;
         if paired.till_id != till_id.0 {
             return Err(Error::HubAnswer(
                 "the hub paired a till of another id".into(),
             ));
         }
+        self.complete_pairing(&url, paired, link)
+    }
+
+    /// Sets a till up in `dir` (which holds none yet) by pairing it with the hub at `hub_url`:
+    /// the shop, its currency and price mode and the till's name and id come from the hub. If
+    /// anything fails after the till was created, the new files are removed again, so a retry
+    /// with a new code starts from nothing.
+    pub fn pair_new(dir: &Path, hub_url: &str, code: &str) -> Result<Till> {
+        let url = normalise_url(hub_url)?;
+        let code = pairing_code(code)?;
+        if dir.join(crate::till::DB_FILE).exists() {
+            return Err(Error::AlreadyInitialised(dir.to_path_buf()));
+        }
+        let paired = exchange_code(&url, code, None)?;
+        let hub = HubClient::new(&url, Some(paired.device_token.clone()))?;
+        let info: ShopInfo = hub
+            .send("/v1/shop", super::client::ATTEMPTS, |c, u| c.get(u))?
+            .json("the shop")?;
+        let bad = |what: &str| Error::HubAnswer(format!("the hub's shop has an unreadable {what}"));
+        let params = crate::InitParams::new(
+            &paired.shop_name,
+            trestle_core::Currency::parse(&paired.currency).map_err(|_| bad("currency"))?,
+            trestle_core::tax::TaxMode::parse(&info.tax_mode).map_err(|_| bad("price mode"))?,
+            // Only a till's own CSV import uses it, which a paired till refuses.
+            trestle_core::tax::TaxRate::parse_percent("0").map_err(|_| bad("tax rate"))?,
+            &paired.till_name,
+            None,
+        )?;
+        let mut till = Till::init_with_id(dir, &params, trestle_core::ids::TillId(paired.till_id))?;
+        match till.complete_pairing(&url, paired, None) {
+            Ok(_) => Ok(till),
+            Err(e) => {
+                drop(till);
+                for f in [
+                    crate::till::DB_FILE,
+                    "till.sqlite-wal",
+                    "till.sqlite-shm",
+                    CREDENTIALS_FILE,
+                ] {
+                    let _ = std::fs::remove_file(dir.join(f));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The rest of pairing once the hub has answered the code: store the token, join the hub's
+    /// shop document (or only renew the token when paired with this hub already).
+    fn complete_pairing(
+        &mut self,
+        url: &str,
+        paired: Paired,
+        link: Option<HubLink>,
+    ) -> Result<PairSummary> {
+        let url = url.to_string();
+        let till_id = self.shop.till_id;
         let creds = Credentials {
             hub_url: url.clone(),
             shop_id: paired.shop_id,
@@ -238,7 +304,8 @@ impl Till {
         })
     }
 
-    pub(crate) fn pending_outbox(&self) -> Result<i64> {
+    /// Sales, refunds and voids the hub has not acknowledged yet.
+    pub fn pending_outbox(&self) -> Result<i64> {
         Ok(self.db.conn().query_row(
             "SELECT COUNT(*) FROM outbox WHERE acked_ms IS NULL",
             [],

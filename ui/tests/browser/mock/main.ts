@@ -6,5 +6,9 @@ import { MockTill } from './backend';
 const params = new URLSearchParams(location.search);
 const till = new MockTill({ configured: params.get('fresh') !== '1', online: params.get('offline') !== '1' });
 (window as unknown as { mockTill: MockTill }).mockTill = till;
-mockIPC((cmd, args) => till.handle(cmd, (args ?? {}) as Record<string, unknown>));
+// The app's commands take their arguments as one `args` object (src-tauri/src/lib.rs).
+mockIPC((cmd, payload) => {
+  const args = ((payload as { args?: unknown } | undefined)?.args ?? {}) as Record<string, unknown>;
+  return till.handle(cmd, args);
+});
 await import('../../../src/main');

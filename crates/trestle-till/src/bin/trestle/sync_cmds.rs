@@ -172,37 +172,18 @@ pub fn conflicts(dir: &Path, a: ConflictsArgs, json: bool) -> Result<(), Error> 
 /// One conflict on one line: id, status, what, about what, the facts, the choices.
 pub fn conflict_line(item: &ConflictItem) -> String {
     let c = &item.record;
-    let what = c.kind.trim_start_matches("conflict.").replace('_', " ");
-    let about = item
-        .title
-        .clone()
-        .or_else(|| {
-            c.facts
-                .get("title")
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        })
-        .or_else(|| {
-            c.facts
-                .get("code")
-                .and_then(|t| t.as_str())
-                .map(|code| format!("pickup {code}"))
-        })
-        .unwrap_or_default();
-    let mut facts = Vec::new();
-    if let Some(obj) = c.facts.as_object() {
-        for (k, v) in obj {
-            if matches!(k.as_str(), "title" | "code" | "reservation_id") {
-                continue;
-            }
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            facts.push(format!("{}: {v}", k.replace('_', " ")));
-        }
-    }
-    let mut line = format!("{}  {:<8}  {what}", short(&c.id.to_string()), c.status);
+    let about = item.about();
+    let facts: Vec<String> = item
+        .fact_list()
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let mut line = format!(
+        "{}  {:<8}  {}",
+        short(&c.id.to_string()),
+        c.status,
+        item.what()
+    );
     if !about.is_empty() {
         line.push_str(&format!(" — {about}"));
     }
