@@ -170,14 +170,14 @@ fn a_split_sale_card_with_a_reference_and_cash() {
     let due = stall.tee.price + stall.hoodie.price;
     app.press(&F10.to_string());
     app.session.id("tender-split");
-    app.press("10");
+    app.type_text("10");
     let card = due - 1000;
     app.session
         .text_when("card-amount", "shows the card part", |t| {
             t.replace([',', '.'], "").contains(&card.to_string())
         });
     app.press(&TAB.to_string());
-    app.press("AUTH-4411");
+    app.type_text("AUTH-4411");
     app.press(&ENTER.to_string());
     app.session.id("receipt");
     let receipt = receipt_no(&app);
@@ -218,7 +218,7 @@ fn a_refund_of_one_line_of_an_earlier_sale() {
     // second line is not refunded: Shift+Tab to its "one fewer", Space; back to "Why", Enter.
     app.press(&format!("{ALT}r"));
     app.session.id("refund-dialog");
-    app.press(&receipt);
+    app.type_text(&receipt);
     app.press(&ENTER.to_string());
     app.session.wait_for("the sale's two lines", |s| {
         (s.all_ids("refund-line").len() == 2).then_some(())
@@ -238,7 +238,7 @@ fn a_refund_of_one_line_of_an_earlier_sale() {
         app.press(&TAB.to_string());
         assert!(app.actions < 20, "the reason field is not reachable by Tab");
     }
-    app.press("damaged seam");
+    app.type_text("damaged seam");
     app.press(&ENTER.to_string());
     app.session.id("refund-done");
     app.screenshot("refund");

@@ -165,13 +165,16 @@ impl Session {
         .to_string()
     }
 
-    /// Types `text` into the focused element as key presses, with no pause between them (the
-    /// speed of a scanner). WebDriver's key code points (`key::ENTER` …) press those keys;
-    /// `key::ALT` and `key::SHIFT` are held for the key that follows them only.
-    pub fn keys(&self, text: &str) {
+    /// Presses the keys of `text` on the focused element, `gap_ms` apart. WebDriver's key code
+    /// points (`key::ENTER` …) press those keys; `key::ALT` and `key::SHIFT` are held for the key
+    /// that follows them only.
+    pub fn keys(&self, text: &str, gap_ms: u64) {
         let mut actions = Vec::new();
         let mut held: Option<char> = None;
         for c in text.chars() {
+            if gap_ms > 0 && !actions.is_empty() && held.is_none() {
+                actions.push(json!({"type": "pause", "duration": gap_ms}));
+            }
             if c == key::ALT || c == key::SHIFT {
                 held = Some(c);
                 actions.push(json!({"type": "keyDown", "value": c.to_string()}));
