@@ -6,6 +6,9 @@
 #![allow(clippy::print_stdout)]
 
 mod day;
+// The fault run is shared with trestle-till's CI test of it (tests/sync_faults.rs).
+#[path = "../../trestle-till/tests/common/fault_run.rs"]
+mod fault_run;
 mod live_drop;
 mod market_day;
 mod replica;
@@ -51,6 +54,10 @@ enum Command {
     /// Search as you type at the till over 20,000 variants: every keystroke of typical queries
     /// through `Till::search` against the same LIKE query on the same file with bare rusqlite
     Search(SearchArgs),
+    /// The full fault run: three tills sell and sync through a TCP proxy that drops,
+    /// duplicates, delays, resets and truncates a share of the exchanges; fails unless every
+    /// sale is at the hub exactly once and every replica converged
+    SyncFaults(SyncFaultsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +73,28 @@ struct SearchArgs {
     /// A quick run for CI (1,000 variants, 2 rounds); the figures mean nothing
     #[arg(long)]
     smoke: bool,
+}
+
+#[derive(Debug, Args)]
+struct SyncFaultsArgs {
+    /// Sales in all, spread evenly over the tills
+    #[arg(long, default_value_t = 10_000)]
+    sales: usize,
+    #[arg(long, default_value_t = 3)]
+    tills: usize,
+    /// Sales each till makes between two syncs
+    #[arg(long, default_value_t = 100)]
+    per_round: usize,
+    #[arg(long, default_value_t = 200)]
+    skus: usize,
+    /// The share of faulty exchanges: 0.3 or 30%
+    #[arg(long, default_value = "30%", value_parser = trestle_netfault::parse_rate)]
+    faults: u32,
+    #[arg(long, default_value_t = 0x5eed)]
+    seed: u64,
+    /// Where the database files go [default: the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +291,23 @@ fn main() -> Result<()> {
             }
             if !report.converged {
                 anyhow::bail!("the market day did not converge");
+            }
+        }
+        Command::SyncFaults(a) => {
+            let report = fault_run::run(&fault_run::FaultRun {
+                tills: a.tills,
+                sales: a.sales,
+                per_round: a.per_round,
+                skus: a.skus,
+                faults_per_million: a.faults,
+                seed: a.seed,
+                tries: 40,
+                dir: a.dir,
+            })?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_sync_faults(&report);
             }
         }
         Command::LiveDrop(a) => {
@@ -616,5 +662,39 @@ fn print_replica(r: &replica::Report) {
             replica::GOAL_STORED_BYTES,
             ms_str(replica::GOAL_LOAD_NS)
         ),
+    );
+}
+
+fn print_sync_faults(r: &fault_run::FaultReport) {
+    println!(
+        "sync-faults: {} sales from {} tills over {} SKUs in {} rounds, {} faulty exchanges per million (seed {:#x})",
+        r.sales, r.tills, r.skus, r.rounds, r.faults_per_million, r.seed
+    );
+    let faults: Vec<String> = r.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "exchanges through the proxy   {:>8}   faulty {} ({}.{}%: {})",
+        r.exchanges,
+        r.faulty,
+        r.faulty * 100 / r.exchanges.max(1),
+        r.faulty * 1000 / r.exchanges.max(1) % 10,
+        faults.join(", ")
+    );
+    println!(
+        "sync passes                   {:>8}   cut off {}",
+        r.passes, r.failed_passes
+    );
+    println!(
+        "events at the hub             {:>8}   each exactly once",
+        r.hub_events
+    );
+    println!(
+        "counters compared per till    {:>8}   every till at the hub's counters, none below zero",
+        r.counters_compared
+    );
+    println!(
+        "time                          {:>8} s   selling {} s, syncing {} s",
+        milli_str(r.elapsed_ms),
+        milli_str(r.selling_ms),
+        milli_str(r.syncing_ms)
     );
 }

@@ -25,7 +25,9 @@ use crate::error::{Error, Result};
 pub enum ReservationStatus {
     /// Units set aside, nothing handed over yet.
     Held,
-    /// Packed and waiting at the stall (set by the holder; behaves as `held`).
+    /// Packed and ready to hand over: its holder (the till at the stall, or the hub for the
+    /// maker's own door) marked it so, its units are set aside there. Behaves as `held` for
+    /// handing over, cancelling and expiry; the storefront tells the customer.
     Ready,
     /// Some lines, or some units of a line, handed over.
     PartiallyCollected,
@@ -84,6 +86,25 @@ impl ReservationStatus {
             Ok(ReservationStatus::Collected)
         } else {
             Ok(ReservationStatus::PartiallyCollected)
+        }
+    }
+
+    /// Marking it packed and ready to hand over: only from `held` (nothing handed over yet; a
+    /// partly collected one is already in the customer's hands in part).
+    pub fn after_ready(&self) -> Result<ReservationStatus> {
+        match self {
+            ReservationStatus::Held => Ok(ReservationStatus::Ready),
+            ReservationStatus::Ready => Err(Error::InvalidValue {
+                what: "reservation",
+                input: self.as_str().to_string(),
+                reason: "it is marked ready already",
+            }),
+            ReservationStatus::PartiallyCollected => Err(Error::InvalidValue {
+                what: "reservation",
+                input: self.as_str().to_string(),
+                reason: "part of it was handed over already; hand over the rest",
+            }),
+            _ => self.require_open("marked ready").map(|_| *self),
         }
     }
 
@@ -247,6 +268,14 @@ mod tests {
             assert!(!closed.is_open());
         }
         assert_eq!(Held.after_cancel().unwrap(), Cancelled);
+        assert_eq!(Held.after_ready().unwrap(), Ready);
+        assert_eq!(Ready.after_cancel().unwrap(), Cancelled);
+        assert_eq!(Ready.after_collect(&[(2, 1)]).unwrap(), PartiallyCollected);
+        for not_from in [Ready, PartiallyCollected, Collected, Cancelled, Expired] {
+            assert!(not_from.after_ready().is_err(), "{not_from:?}");
+        }
+        let e = Ready.after_ready().unwrap_err();
+        assert!(e.to_string().contains("ready already"), "{e}");
         assert_eq!(Ready.after_expiry().unwrap(), Expired);
         let e = PartiallyCollected.after_cancel().unwrap_err();
         assert!(e.to_string().contains("handed over already"), "{e}");

@@ -112,6 +112,7 @@ impl HubError {
             HubError::Replica(e) => match e.code() {
                 "stock.short"
                 | "reservation.closed"
+                | "reservation.not_readyable"
                 | "reservation.not_yours"
                 | "replica.already_exists"
                 | "reservation.collect_too_many"

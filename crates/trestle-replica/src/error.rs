@@ -36,6 +36,8 @@ pub enum Error {
     NotYourReservation { id: String, holder: String },
     #[error("reservation {id} is already {status}")]
     ReservationClosed { id: String, status: String },
+    #[error("reservation {id} cannot be marked ready: {reason}")]
+    NotReadyable { id: String, reason: String },
     #[error("reservation {id} has only {remaining} of {variant} left to collect, not {wanted}")]
     CollectTooMany {
         id: String,
@@ -77,6 +79,7 @@ impl Error {
             Error::UnknownReservation { .. } => "reservation.unknown",
             Error::NotYourReservation { .. } => "reservation.not_yours",
             Error::ReservationClosed { .. } => "reservation.closed",
+            Error::NotReadyable { .. } => "reservation.not_readyable",
             Error::CollectTooMany { .. } => "reservation.collect_too_many",
             Error::NoLines => "ops.no_lines",
             Error::TransferToSelf { .. } => "transfer.to_self",

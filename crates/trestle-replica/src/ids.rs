@@ -122,6 +122,8 @@ pub enum Cause {
     Expire(ReservationId),
     /// The holder taking in a hand-over another till made of its reservation.
     Settle(CollectId),
+    /// The holder marking a reservation packed and ready to hand over.
+    Ready(ReservationId),
     Transfer(TransferId),
     Count(CountId),
     /// Online orders taken by the hub from its own `free`, many orders in one change.
@@ -147,6 +149,7 @@ impl Cause {
             Cause::Cancel(id) => format!("cancel:{id}"),
             Cause::Expire(id) => format!("expire:{id}"),
             Cause::Settle(id) => format!("settle:{id}"),
+            Cause::Ready(id) => format!("ready:{id}"),
             Cause::Transfer(id) => format!("transfer:{id}"),
             Cause::Count(id) => format!("count:{id}"),
             Cause::Orders(id) => format!("orders:{id}"),
@@ -167,6 +170,7 @@ impl Cause {
             "cancel" => CauseKind::Cancel,
             "expire" => CauseKind::Expire,
             "settle" => CauseKind::Settle,
+            "ready" => CauseKind::Ready,
             "transfer" => CauseKind::Transfer,
             "count" => CauseKind::Count,
             "orders" => CauseKind::Orders,
@@ -188,6 +192,7 @@ pub enum CauseKind {
     Cancel,
     Expire,
     Settle,
+    Ready,
     Transfer,
     Count,
     Orders,

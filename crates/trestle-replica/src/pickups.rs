@@ -323,6 +323,24 @@ impl ShopReplica {
         })
     }
 
+    /// Marks a reservation this replica holds packed and ready to hand over (`held → ready`;
+    /// see `ReservationStatus::after_ready`). No stock moves: its units are already in this
+    /// holder's `held`. One change `ready:<id>`.
+    pub fn mark_ready(&mut self, reservation: ReservationId) -> Result<ChangeHash> {
+        let (obj, _) = self.open_reservation(reservation)?;
+        let status = read_str(&self.doc, &obj, "status", None)?.unwrap_or_default();
+        let next = trestle_core::reservation::ReservationStatus::parse(&status)
+            .and_then(|s| s.after_ready())
+            .map_err(|e| Error::NotReadyable {
+                id: reservation.to_string(),
+                reason: e.to_string(),
+            })?;
+        self.write(Cause::Ready(reservation), |doc| {
+            doc.put(&obj, "status", next.as_str())?;
+            Ok(())
+        })
+    }
+
     /// Releases a hold whose expiry passed: what is still held goes back to `free` and the
     /// status is `expired`. Holder only; one change `expire:<id>`. (Whether it is due is the
     /// caller's decision, by `trestle_core::reservation::expiry_clock`.)

@@ -115,19 +115,6 @@ impl Till {
         Ok(out)
     }
 
-    /// The event open on this till, if any.
-    pub fn open_event_id(&self) -> Result<Option<String>> {
-        Ok(self
-            .db
-            .conn()
-            .query_row(
-                "SELECT event_id FROM till_events WHERE status = 'open'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
     /// The event a new sale belongs to: the one named (refused when closed here or at the hub),
     /// or else the event open on this till, or none.
     pub(crate) fn event_for_sale(&self, named: Option<&str>) -> Result<Option<String>> {
@@ -182,6 +169,7 @@ impl Till {
         let holding = self.holding()?;
         let at = self.tick();
         let cash_id = self.new_uuid();
+        self.forget_context();
         self.db.write(|tx| {
             tx.execute(
                 "INSERT INTO till_events (event_id, name, status, opened_hlc, opened_by, float_minor)
@@ -387,6 +375,7 @@ impl Till {
                 Some((v, Qty::new(u32::try_from(h.free).ok()?).ok()?))
             })
             .collect();
+        self.forget_context();
         self.write_with_replica(&format!("close:{event}"), |tx, replica| {
             snapshot_stock(tx, &event, "close", &holding)?;
             if !returned.is_empty() {

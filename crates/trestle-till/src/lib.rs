@@ -7,6 +7,7 @@
 
 pub mod cart;
 pub mod catalog;
+mod context;
 pub mod db;
 pub mod demo;
 pub mod error;

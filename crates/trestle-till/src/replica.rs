@@ -357,8 +357,16 @@ impl Till {
 
     /// The audit: the replica's counters stay valid, and the units this till's own changes took
     /// from its counters for sales (minus refunds and voids), over every epoch, equal the units in
-    /// its ledger. Every finding is a conflict for a person to resolve.
+    /// its ledger. Every finding is a conflict for a person to resolve: those only this till can
+    /// make are stored in `conflicts` (source `till`, see `sync::findings`), listed by
+    /// `trestle conflicts` and resolved there.
     pub fn audit(&mut self) -> Result<Vec<Finding>> {
+        let findings = self.find_audit()?;
+        self.record_findings(&findings)?;
+        Ok(findings)
+    }
+
+    fn find_audit(&mut self) -> Result<Vec<Finding>> {
         let holder = self.replica.holder();
         let mut trail = AuditTrail::new();
         let archives: Vec<Vec<u8>> = {

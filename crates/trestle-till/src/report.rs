@@ -355,13 +355,19 @@ fn collected(replica: &ShopReplica, event: &str) -> Result<Collected> {
     let me = replica.holder();
     let mut c = Collected::default();
     for r in replica.reservations()? {
-        // Handed over by this till, or by the hub under a staff session of the event (until the
-        // till hands pickups over itself, the stall's staff collect hub-held ones that way).
-        let ours = r.holder == me || r.holder == trestle_replica::Holder::Hub;
-        if !ours || r.event.map(|e| e.0.to_string()).as_deref() != Some(event) {
+        if r.event.map(|e| e.0.to_string()).as_deref() != Some(event) {
             continue;
         }
-        let units: i64 = r.lines.iter().map(|(_, _, done)| done).sum();
+        // Only what was handed over at this till: the units left its drawer side of the stall.
+        // Hand-overs by the hub or another till of the event are on their own reports; a
+        // refused one (handed over twice) still left from here, so it counts.
+        let units: i64 = r
+            .handovers
+            .iter()
+            .filter(|h| h.by == me)
+            .flat_map(|h| &h.lines)
+            .map(|(_, n)| n)
+            .sum();
         if units > 0 {
             c.reservations += 1;
             c.units += units;

@@ -77,6 +77,7 @@ impl Till {
                 )));
             }
         }
+        self.forget_context();
         self.db.write(|tx| {
             tx.execute("DELETE FROM staff", [])?;
             for e in roster {
@@ -128,6 +129,7 @@ impl Till {
     pub fn sign_in(&mut self, who: &str, pin: &Pin) -> Result<StaffView> {
         let person = self.check_pin(who, pin)?;
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+        self.forget_context();
         self.db.write(|tx| {
             tx.execute(
                 "UPDATE till_session SET staff_id = ?1, signed_in_ms = ?2 WHERE id = 1",
@@ -141,6 +143,7 @@ impl Till {
 
     /// Signs whoever is signed in out.
     pub fn sign_out(&mut self) -> Result<()> {
+        self.forget_context();
         self.db.write(|tx| {
             tx.execute(
                 "UPDATE till_session SET staff_id = NULL, signed_in_ms = NULL WHERE id = 1",
@@ -148,29 +151,6 @@ impl Till {
             )?;
             Ok(())
         })
-    }
-
-    /// Who is acting now: the owner when no staff are configured, else the person signed in
-    /// (`staff.sign_in_required` when nobody is).
-    pub fn actor(&self) -> Result<Actor> {
-        let conn = self.db.conn();
-        let any: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM staff WHERE active = 1)",
-            [],
-            |r| r.get(0),
-        )?;
-        if !any {
-            return Ok(Actor::Owner);
-        }
-        let person = conn
-            .query_row(
-                "SELECT s.id, s.name, s.role, s.active FROM till_session t
-                 JOIN staff s ON s.id = t.staff_id WHERE t.id = 1 AND s.active = 1",
-                [],
-                row_view,
-            )
-            .optional()?;
-        person.map(Actor::Staff).ok_or(Error::SignInRequired)
     }
 
     /// The refund total above which a cashier needs a manager's approval.
@@ -344,7 +324,7 @@ pub(crate) fn record_approval(
     Ok(())
 }
 
-fn row_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffView> {
+pub(crate) fn row_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffView> {
     let role: String = r.get(2)?;
     Ok(StaffView {
         id: r.get(0)?,

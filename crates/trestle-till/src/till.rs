@@ -36,6 +36,8 @@ pub struct Till {
     pub(crate) shop: Shop,
     pub(crate) hlc: HlcState,
     pub(crate) replica: ReplicaStore,
+    /// Who is acting and which event is open, as last read (see `context`).
+    pub(crate) context: crate::context::ContextCache,
     clock: Box<dyn WallClock + Send>,
     dir: PathBuf,
 }
@@ -86,6 +88,7 @@ impl Till {
             shop,
             hlc: HlcState::resume(last),
             replica,
+            context: Default::default(),
             clock,
             dir: dir.to_path_buf(),
         })

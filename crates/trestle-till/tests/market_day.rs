@@ -388,7 +388,9 @@ fn a_market_day_from_allocation_to_stock_back_online() {
     assert_eq!(tax_total, z.sales.tax_minor - tax_back);
     let sold = |v: &str| z.items.iter().find(|i| i.variant_id == v).map(|i| i.net);
     assert_eq!((sold(&tee), sold(&print)), (Some(1), Some(1)));
-    assert_eq!((z.collected.reservations, z.collected.units), (1, 1));
+    // The pickup was handed over by the hub, not at this till: not on this till's report
+    // (decision 143; `pickups_races.rs` shows the till's own hand-overs counted).
+    assert_eq!((z.collected.reservations, z.collected.units), (0, 0));
     assert_eq!(z.variances.len(), 1);
     let names: Vec<&str> = z.staff.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Ana", "Ben"]);

@@ -303,3 +303,54 @@ fn voids_price_overrides_and_selling_beyond_the_holding_need_a_manager() {
     );
     assert!(s.is_ok());
 }
+
+/// Who is acting and which event is open are cached on the open till; another connection to the
+/// same file (the sync agent's, the CLI) changing either is seen by the next sale.
+#[test]
+fn another_connection_signing_in_or_opening_an_event_is_seen_by_the_next_sale() {
+    let (tmp, mut till) = setup();
+    let item = deny_items(&till, 4)[0].clone();
+    let sell = |till: &mut Till| till.sell(&req(vec![line(&item, 1)], vec![cash(100_000)]));
+    let first = sell(&mut till).unwrap();
+    assert_eq!(
+        (first.staff.as_deref(), first.event.as_deref()),
+        (None, None)
+    );
+    // Another `Till` on the same file (another connection) stores staff and signs Ana in.
+    let mut other = Till::open(&tmp.path().join("till")).unwrap();
+    other
+        .store_roster(&[person(1, "Ana", "cashier", "1111")])
+        .unwrap();
+    assert_eq!(
+        sell(&mut till).unwrap_err().code(),
+        "staff.sign_in_required"
+    );
+    let ana = other.sign_in("Ana", &pin("1111")).unwrap();
+    let sale = sell(&mut till).unwrap();
+    assert_eq!(sale.staff.as_deref(), Some(ana.id.as_str()));
+    // An event opened by another connection (a plain one, as the CLI's is) is on the next sale;
+    // closed there, the next sale has none.
+    let raw = db(&till);
+    raw.execute(
+        "INSERT INTO till_events (event_id, name, status, opened_hlc, float_minor)
+         VALUES ('ev-1', 'Winter Fair', 'open', '0000000000001.000000', 0)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(sell(&mut till).unwrap().event.as_deref(), Some("ev-1"));
+    raw.execute("UPDATE till_events SET status = 'closed'", [])
+        .unwrap();
+    assert_eq!(sell(&mut till).unwrap().event, None);
+    // Signed out elsewhere: refused here at once.
+    other.sign_out().unwrap();
+    assert_eq!(
+        sell(&mut till).unwrap_err().code(),
+        "staff.sign_in_required"
+    );
+    // This till's own sign-in is seen by its next sale too.
+    till.sign_in("Ana", &pin("1111")).unwrap();
+    assert_eq!(
+        sell(&mut till).unwrap().staff.as_deref(),
+        Some(ana.id.as_str())
+    );
+}

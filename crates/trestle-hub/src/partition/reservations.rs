@@ -155,27 +155,25 @@ impl Ctx<'_> {
                 details: None,
             });
         }
+        // Part of it left with the customer: nothing is cancelled silently; a person decides
+        // (the race's refund: the rest is cancelled; keep: the rest stays to collect).
+        let partly = r.status == "partially_collected";
         match r.holder {
-            Holder::Hub => {
-                self.st.replica.cancel(r.id)?;
-                self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
-                let data = self.reservation_json(r.id)?;
-                store::publish(
-                    self.tx,
-                    self.st,
-                    self.published,
-                    "reservation.cancelled",
-                    data,
-                )?;
-            }
-            Holder::Till(t) => {
+            Holder::Hub if !partly => self.cancel_at_hub(&r)?,
+            holder => {
                 self.tx.execute(
                     "INSERT INTO reservation_meta (id, cancel_requested) VALUES (?1, 1)
                      ON CONFLICT (id) DO UPDATE SET cancel_requested = 1",
                     [id.to_string()],
                 )?;
-                let body = json!({ "reservation_id": id, "code": r.code });
-                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+                if partly {
+                    let what = "cancelled online after part of it was handed over";
+                    self.collect_cancel_race(&r, what)?;
+                }
+                if let Holder::Till(t) = holder {
+                    let body = json!({ "reservation_id": id, "code": r.code });
+                    store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+                }
                 let data = self.reservation_json(r.id)?;
                 store::publish(
                     self.tx,
@@ -189,6 +187,21 @@ impl Ctx<'_> {
         self.reservation(id)
     }
 
+    /// Marks a reservation the hub holds packed and ready to hand over (at the maker's door),
+    /// published as `reservation.ready`. Marking a ready one again changes nothing; one a till
+    /// holds is marked ready there.
+    pub fn ready_reservation(&mut self, id: Uuid) -> Result<Reservation> {
+        let r = self.view(id)?;
+        if r.status == "ready" {
+            return self.reservation(id);
+        }
+        held_by_hub(&r, "marked ready")?;
+        self.st.replica.mark_ready(r.id)?;
+        let data = self.reservation_json(r.id)?;
+        store::publish(self.tx, self.st, self.published, "reservation.ready", data)?;
+        self.reservation(id)
+    }
+
     /// Records a hand-over done by the hub itself (a pickup at the maker's door): some lines or
     /// everything left. A reservation a till holds is the till's to hand over.
     pub fn collect_reservation(
@@ -197,16 +210,7 @@ impl Ctx<'_> {
         lines: Option<Vec<LineRequest>>,
     ) -> Result<Reservation> {
         let r = self.view(id)?;
-        if let Holder::Till(_) = r.holder {
-            return Err(HubError::Conflict {
-                code: "reservation.not_yours",
-                message: format!(
-                    "the reservation is with {} at the event; it is handed over there",
-                    r.holder
-                ),
-                details: None,
-            });
-        }
+        held_by_hub(&r, "handed over")?;
         let typed = match lines {
             Some(l) => typed_lines(&l)?,
             None => {
@@ -242,5 +246,103 @@ impl Ctx<'_> {
             params![id.to_string()],
         )?;
         self.reservation(id)
+    }
+}
+
+/// Only the holder changes a reservation: one a till holds is `done` there (409 `not_yours`).
+fn held_by_hub(r: &ReservationView, done: &str) -> Result<()> {
+    match r.holder {
+        Holder::Hub => Ok(()),
+        Holder::Till(_) => Err(HubError::Conflict {
+            code: "reservation.not_yours",
+            message: format!(
+                "the reservation is with {} at the event; it is {done} there",
+                r.holder
+            ),
+            details: None,
+        }),
+    }
+}
+
+impl Ctx<'_> {
+    /// Records that a reservation was cancelled online while (part of) it was handed over at the
+    /// stall: `conflict.collect_cancel_race`, resolved by `refund` or `keep`.
+    pub(crate) fn collect_cancel_race(&mut self, r: &ReservationView, what: &str) -> Result<()> {
+        let collected: Vec<Value> = r
+            .lines
+            .iter()
+            .map(|(v, qty, done)| json!({"variant_id": v.0, "qty": qty, "collected": done}))
+            .collect();
+        self.record_conflict(super::sync::NewConflict {
+            kind: "conflict.collect_cancel_race".into(),
+            variant: None,
+            holder: Some(r.holder.to_string()),
+            facts: json!({
+                "reservation_id": r.id.0, "code": r.code, "customer": r.customer,
+                "status_at_the_till": r.status, "lines": collected,
+                "what_happened": what,
+            }),
+            resolutions: vec!["refund".into(), "keep".into()],
+            fingerprint: format!("collect_cancel_race:{}", r.id),
+        })?;
+        Ok(())
+    }
+
+    /// Cancels a reservation the hub holds: what is still held goes back to `free`, published
+    /// as `reservation.cancelled`.
+    fn cancel_at_hub(&mut self, r: &ReservationView) -> Result<()> {
+        self.st.replica.cancel(r.id)?;
+        self.st.touched.extend(r.lines.iter().map(|(v, _, _)| *v));
+        let data = self.reservation_json(r.id)?;
+        store::publish(
+            self.tx,
+            self.st,
+            self.published,
+            "reservation.cancelled",
+            data,
+        )
+        .map(drop)
+    }
+
+    /// Carries out a collect/cancel race's resolution. `refund` of a reservation still open
+    /// (partly collected): what is left is cancelled — by the hub when it holds it, else asked of
+    /// the till that does (a request it carries out, `rest: true`). `keep`: the rest stays to
+    /// collect, and the cancellation request is withdrawn.
+    pub(crate) fn settle_collect_cancel_race(
+        &mut self,
+        facts: &Value,
+        resolution: &str,
+    ) -> Result<()> {
+        let Some(id) = facts["reservation_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            return Ok(());
+        };
+        let Ok(r) = self.view(id) else {
+            return Ok(());
+        };
+        let open = matches!(r.status.as_str(), "held" | "ready" | "partially_collected");
+        if resolution != "refund" || !open {
+            self.tx.execute(
+                "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+                [id.to_string()],
+            )?;
+            return Ok(());
+        }
+        match r.holder {
+            Holder::Hub => {
+                self.tx.execute(
+                    "UPDATE reservation_meta SET cancel_requested = 0 WHERE id = ?1",
+                    [id.to_string()],
+                )?;
+                self.cancel_at_hub(&r)?;
+            }
+            Holder::Till(t) => {
+                let body = json!({ "reservation_id": id, "code": r.code, "rest": true });
+                store::feed(self.tx, t.0, "reservation.cancel_requested", &body)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -204,6 +204,8 @@ impl Ctx<'_> {
             let topic = match r.status.as_str() {
                 // Made at a till and reaching the hub for the first time.
                 "held" | "ready" if !before.contains_key(&id) => "reservation.created",
+                // Packed at the stall: the storefront tells the customer.
+                "ready" => "reservation.ready",
                 "collected" | "partially_collected" => "reservation.collected",
                 "cancelled" => "reservation.cancelled",
                 "expired" => "reservation.expired",
@@ -219,18 +221,10 @@ impl Ctx<'_> {
                 .optional()?
                 .is_some_and(|c| c != 0);
             if topic == "reservation.collected" && asked_to_cancel {
-                self.record_conflict(NewConflict {
-                    kind: "conflict.collect_cancel_race".into(),
-                    variant: None,
-                    holder: Some(r.holder.to_string()),
-                    facts: json!({
-                        "reservation_id": id, "code": r.code, "customer": r.customer,
-                        "status_at_the_till": r.status,
-                        "what_happened": "cancelled online while it was handed over at the stall",
-                    }),
-                    resolutions: vec!["refund".into(), "keep".into()],
-                    fingerprint: format!("collect_cancel_race:{id}"),
-                })?;
+                self.collect_cancel_race(
+                    &r,
+                    "cancelled online while it was handed over at the stall",
+                )?;
             }
             if topic != "reservation.updated" {
                 self.tx.execute(
@@ -450,6 +444,9 @@ impl Ctx<'_> {
             "UPDATE conflicts SET status = 'resolved', resolution = ?1, note = ?2, resolved_at = ?3 WHERE id = ?4",
             params![resolution, note, now_ms(), id.to_string()],
         )?;
+        if c.kind == "conflict.collect_cancel_race" {
+            self.settle_collect_cancel_race(&c.facts, resolution)?;
+        }
         let rec = self.publish_conflict(id, "conflict.resolved")?;
         Ok(rec)
     }

@@ -20,6 +20,7 @@ pub const TOPICS: &[&str] = &[
     "order.created",
     "inventory.updated",
     "reservation.created",
+    "reservation.ready",
     "reservation.collected",
     "reservation.cancelled",
     "reservation.cancel_requested",

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(reservations::get_reservation))
         .routes(routes!(reservations::cancel_reservation))
         .routes(routes!(reservations::collect_reservation))
+        .routes(routes!(reservations::ready_reservation))
         .routes(routes!(sync::outbox))
         .routes(routes!(sync::automerge_sync))
         .routes(routes!(sync::feed))

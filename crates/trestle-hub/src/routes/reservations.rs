@@ -113,3 +113,21 @@ pub async fn collect_reservation(
             .await?,
     ))
 }
+
+/// Marks a reservation the online warehouse holds packed and ready to hand over
+/// (`reservation.ready`; marking it again changes nothing). A reservation a till holds is marked
+/// ready at that till, and reaches the storefront with its next sync.
+#[utoipa::path(post, path = "/v1/reservations/{id}/ready", tag = "reservations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Reservation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn ready_reservation(
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Reservation>> {
+    auth.require("reservations:write")?;
+    allowed(&auth, id).await?;
+    Ok(Json(
+        auth.shop.run(move |ctx| ctx.ready_reservation(id)).await?,
+    ))
+}

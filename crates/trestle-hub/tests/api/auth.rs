@@ -122,6 +122,12 @@ fn endpoints(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, &'static st
         ),
         (
             "POST",
+            format!("/v1/reservations/{}/ready", ids.reservation),
+            None,
+            "reservations:write",
+        ),
+        (
+            "POST",
             "/v1/sync/outbox".into(),
             Some(json!({"entries": []})),
             "sync",

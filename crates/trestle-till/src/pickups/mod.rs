@@ -75,7 +75,7 @@ impl Till {
     }
 
     /// Today's pickups: every reservation still to hand over (at an event running today, or
-    /// with no event), by customer. Expired holds are released first.
+    /// with no event), the ready ones first, then by customer. Expired holds are released first.
     pub fn pickups_today(&mut self) -> Result<Vec<Pickup>> {
         self.release_expired()?;
         let now = self.now_ms();
@@ -99,7 +99,8 @@ impl Till {
             .filter(|r| status(r).is_some_and(|s| s.is_open()) && today(r.event))
             .map(|r| self.pickup(r))
             .collect();
-        out.sort_by_key(|a| a.customer.to_lowercase());
+        // Packed and ready first: those can be handed over the moment the customer asks.
+        out.sort_by_key(|a| (a.status != "ready", a.customer.to_lowercase()));
         Ok(out)
     }
 
@@ -462,6 +463,34 @@ impl Till {
         })
     }
 
+    /// Marks a pickup this till holds packed and ready to hand over (`held → ready`): the
+    /// storefront tells the customer once the tills sync, and today's list shows it first.
+    pub fn mark_pickup_ready(&mut self, query: &str) -> Result<Pickup> {
+        let p = self.find_pickup(query)?;
+        if !p.held_here {
+            return Err(Error::Pickup(format!(
+                "pickup {} is held by {}; mark it ready there",
+                p.code, p.holder
+            )));
+        }
+        let st = ReservationStatus::parse(&p.status)?;
+        st.after_ready().map_err(|_| {
+            Error::Pickup(match st {
+                ReservationStatus::Ready => format!("pickup {} is marked ready already", p.code),
+                ReservationStatus::PartiallyCollected => format!(
+                    "part of pickup {} was handed over already; hand over the rest",
+                    p.code
+                ),
+                _ => format!(
+                    "pickup {} is already {}",
+                    p.code,
+                    p.status.replace('_', " ")
+                ),
+            })
+        })?;
+        self.change_status(&p, "ready", |replica, id| replica.mark_ready(id).map(drop))
+    }
+
     /// Cancels a pickup this till holds that nothing was handed over from: its units go back on
     /// sale. A deposit taken is to be given back by hand (the receipt says so).
     pub fn cancel_pickup(&mut self, query: &str) -> Result<Pickup> {
@@ -483,16 +512,30 @@ impl Till {
                 format!("pickup {} is already {}", p.code, p.status.replace('_', " "))
             })
         })?;
+        self.change_status(&p, "cancel", |replica, id| replica.cancel(id).map(drop))
+    }
+
+    /// A status change of a pickup this till holds, already checked: one change `<cause>:<id>`
+    /// in its own transaction; answers the pickup as it is after.
+    fn change_status(
+        &mut self,
+        p: &Pickup,
+        cause: &str,
+        change: impl FnOnce(
+            &mut trestle_replica::ShopReplica,
+            ReservationId,
+        ) -> trestle_replica::Result<()>,
+    ) -> Result<Pickup> {
         let id = ReservationId(p.id);
         let at = self.tick();
-        self.write_with_replica(&format!("cancel:{id}"), |tx, replica| {
-            replica.cancel(id)?;
+        self.write_with_replica(&format!("{cause}:{id}"), |tx, replica| {
+            change(replica, id)?;
             save_hlc(tx, at)
         })?;
         let r = self
             .replica()
             .reservation(id)?
-            .ok_or_else(|| Error::PickupNotFound(query.to_string()))?;
+            .ok_or_else(|| Error::PickupNotFound(p.code.clone()))?;
         Ok(self.pickup(&r))
     }
 }

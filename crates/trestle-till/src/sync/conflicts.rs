@@ -13,13 +13,14 @@ use super::client::{HubClient, ATTEMPTS};
 use crate::error::{Error, Result};
 use crate::till::Till;
 
-/// A conflict as the till shows it: the hub's record, and the variant's title when the till
-/// knows it.
+/// A conflict as the till shows it: the record (the hub's, or one of this till's own audit
+/// findings), the variant's title when the till knows it, and who found it: `hub` or `till`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConflictItem {
     #[serde(flatten)]
     pub record: ConflictRecord,
     pub title: Option<String>,
+    pub source: String,
 }
 
 impl Till {
@@ -42,7 +43,7 @@ impl Till {
     pub fn conflicts(&self, all: bool) -> Result<Vec<ConflictItem>> {
         let mut st = self.db.conn().prepare(
             "SELECT c.id, c.kind, c.variant_id, v.title, c.holder, c.facts, c.resolutions, c.status,
-                    c.resolution, c.note, c.detected_at, c.resolved_at
+                    c.resolution, c.note, c.detected_at, c.resolved_at, c.source
              FROM conflicts c LEFT JOIN variants v ON v.id = c.variant_id
              WHERE (?1 = 1 OR c.status = 'open') ORDER BY c.detected_at, c.id",
         )?;
@@ -65,6 +66,7 @@ impl Till {
                         resolved_at: r.get(11)?,
                     },
                     title: r.get(3)?,
+                    source: r.get(12)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -74,14 +76,16 @@ impl Till {
     /// Resolves the conflict `id` (its full id or its last 8 or more characters, as
     /// `trestle conflicts` shows it) with `choice`, one of the resolutions it offers, at the hub; the
     /// hub's answer is stored. A bad id or choice, or a conflict resolved already, is refused
-    /// before anything is sent; an unreachable hub leaves it open and changes nothing.
+    /// before anything is sent; an unreachable hub leaves it open and changes nothing. A
+    /// conflict of this till's own audit (source `till`) is resolved here, with no hub.
     pub fn resolve_conflict(
         &mut self,
         id: &str,
         choice: &str,
         note: Option<&str>,
     ) -> Result<ConflictItem> {
-        let c = self.find_conflict(id)?.record;
+        let item = self.find_conflict(id)?;
+        let c = item.record.clone();
         let cid = c.id.to_string();
         if c.status != "open" {
             return Err(Error::ConflictResolved {
@@ -100,6 +104,10 @@ impl Till {
             return Err(Error::InvalidInput(
                 "the note must be at most 500 characters".into(),
             ));
+        }
+        if item.source == "till" {
+            self.resolve_own(&cid, choice, note)?;
+            return self.find_conflict(&cid);
         }
         let (link, creds) = self.credentials()?;
         let hub = HubClient::new(&link.hub_url, Some(creds.device_token))?;

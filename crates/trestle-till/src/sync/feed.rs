@@ -52,6 +52,10 @@ struct CancelBody {
     reservation_id: Uuid,
     #[serde(default)]
     code: Option<String>,
+    /// Sent when a person resolved a collect/cancel race with `refund`: cancel what is left of
+    /// a partly collected pickup. Without it a partly collected pickup is never cancelled.
+    #[serde(default)]
+    rest: bool,
 }
 
 /// What [`Till::apply_feed`] did.
@@ -195,6 +199,12 @@ impl Till {
                             r.status
                         ))
                     }
+                    // Part of it left with the customer: cancelling the rest is a person's
+                    // decision (the race's `refund`), never done silently here.
+                    Some(r) if r.status == "partially_collected" && !req.rest => Some(format!(
+                        "pickup {code} was partly handed over here, so it stays open for the rest; \
+                         the hub records the conflict (refund or keep)"
+                    )),
                     Some(_) => None,
                 };
                 if let Some(o) = outcome {

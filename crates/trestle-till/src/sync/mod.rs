@@ -15,6 +15,7 @@ pub mod client;
 pub mod conflicts;
 mod epoch;
 pub mod feed;
+pub mod findings;
 pub mod pair;
 pub mod stream;
 pub mod words;

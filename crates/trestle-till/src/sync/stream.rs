@@ -15,6 +15,8 @@ use super::client::{jittered, CONNECT_TIMEOUT};
 
 /// The longest line of the stream a till keeps (a shop event is a few KB at most).
 const MAX_LINE: usize = 1024 * 1024;
+/// The largest message (its `data:` lines together) a till keeps; a longer one is dropped whole.
+const MAX_MESSAGE: usize = 2 * MAX_LINE;
 /// The hub sends a keep-alive every 15 s; this long without a byte means the connection is gone.
 const SILENCE: Duration = Duration::from_secs(45);
 
@@ -34,6 +36,8 @@ pub struct SseReader {
     has_data: bool,
     /// Set when a line grew past `MAX_LINE`: the rest of it is skipped.
     skipping: bool,
+    /// Set when a message's data grew past `MAX_MESSAGE`: it is dropped at its blank line.
+    oversized: bool,
 }
 
 impl SseReader {
@@ -73,7 +77,8 @@ impl SseReader {
         if line.is_empty() {
             let m = std::mem::take(&mut self.current);
             let had = std::mem::replace(&mut self.has_data, false);
-            return had.then_some(m);
+            let oversized = std::mem::replace(&mut self.oversized, false);
+            return (had && !oversized).then_some(m);
         }
         if line.first() == Some(&b':') {
             return None; // a comment: the hub's keep-alive
@@ -90,6 +95,12 @@ impl SseReader {
             "id" => self.current.id = Some(value.to_string()),
             "event" => self.current.event = Some(value.to_string()),
             "data" => {
+                if self.oversized || self.current.data.len() + value.len() + 1 > MAX_MESSAGE {
+                    self.oversized = true;
+                    self.current.data = String::new();
+                    self.has_data = true;
+                    return None;
+                }
                 if self.has_data {
                     self.current.data.push('\n');
                 }
@@ -100,6 +111,51 @@ impl SseReader {
         }
         None
     }
+}
+
+/// A message of the hub's stream read as the shop event it carries (`data:` is the event's
+/// JSON): its seq, topic and data. `None` for anything else (a keep-alive has no message at all).
+pub fn hub_event(m: &SseMessage) -> Option<(i64, String, Value)> {
+    let e: Event = serde_json::from_str(&m.data).ok()?;
+    Some((e.seq, e.topic, e.data))
+}
+
+/// The fuzz target of the reader (`fuzz/fuzz_targets/sse_stream.rs`, and the seeds through
+/// `tests/sse_seeds.rs` on stable): any bytes, fed whole or in chunks whose sizes the bytes
+/// themselves choose, give the same messages; the buffers stay bounded; every message is read
+/// as the listener reads it; and after any input a blank line and a good message are read.
+/// Panics only when one of those fails.
+pub fn fuzz_reader(bytes: &[u8]) {
+    let mut whole = SseReader::new();
+    let all = whole.feed(bytes);
+    let mut chunked = SseReader::new();
+    let mut got = Vec::new();
+    let mut rest = bytes;
+    let mut i = 0usize;
+    while !rest.is_empty() {
+        let size = usize::from(bytes[i % bytes.len()] % 29) + 1;
+        let (now, later) = rest.split_at(size.min(rest.len()));
+        got.extend(chunked.feed(now));
+        rest = later;
+        i += 1;
+    }
+    assert_eq!(all, got, "the same messages however the bytes are split");
+    for r in [&whole, &chunked] {
+        assert!(r.line.len() <= MAX_LINE, "a line is bounded");
+        assert!(r.current.data.len() <= MAX_MESSAGE, "a message is bounded");
+    }
+    for m in &all {
+        assert!(m.data.len() <= MAX_MESSAGE);
+        if let Some((_, topic, data)) = hub_event(m) {
+            let _ = wakes(&topic, &data, "till");
+        }
+    }
+    let good = b"\n\nevent: sale.recorded\nid: 7\ndata: {\"seq\":7,\"topic\":\"sale.recorded\",\"data\":{}}\n\n";
+    let after = whole.feed(good);
+    let last = after
+        .last()
+        .expect("a good message is read after any input");
+    assert_eq!(hub_event(last).map(|e| e.0), Some(7));
 }
 
 #[derive(Deserialize)]
@@ -224,12 +280,12 @@ async fn session(client: &reqwest::Client, shared: &Shared, target: &Target) -> 
             Ok(Ok(Some(bytes))) => {
                 let mut news = false;
                 for m in reader.feed(&bytes) {
-                    let Ok(e) = serde_json::from_str::<Event>(&m.data) else {
+                    let Some((seq, topic, data)) = hub_event(&m) else {
                         continue;
                     };
-                    shared.saw_event(e.seq);
-                    if wakes(&e.topic, &e.data, &target.till_id) {
-                        tracing::debug!(topic = %e.topic, seq = e.seq, "hub news");
+                    shared.saw_event(seq);
+                    if wakes(&topic, &data, &target.till_id) {
+                        tracing::debug!(topic = %topic, seq, "hub news");
                         news = true;
                     }
                 }
@@ -284,6 +340,19 @@ mod tests {
         let _ = r.feed(&long);
         assert!(r.line.len() <= MAX_LINE);
         assert!(r.feed(b"\ndata: ok\n\n").iter().any(|m| m.data == "ok"));
+        // Endless data lines without a blank line: the message is dropped, not kept growing.
+        let line = [b"data: ".as_slice(), &vec![b'x'; MAX_LINE - 10], b"\n"].concat();
+        for _ in 0..4 {
+            assert!(r.feed(&line).is_empty());
+        }
+        assert!(r.current.data.len() <= MAX_MESSAGE);
+        let got = r.feed(b"\ndata: next\n\n");
+        assert_eq!(
+            got.len(),
+            1,
+            "the oversized message is dropped, the next one read"
+        );
+        assert_eq!(got[0].data, "next");
     }
 
     #[test]

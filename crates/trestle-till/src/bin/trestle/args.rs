@@ -71,7 +71,7 @@ pub enum Command {
     /// Exports for the accountant
     #[command(subcommand)]
     Export(crate::market::ExportCmd),
-    /// Pickup reservations: list, find, hand over, create, cancel
+    /// Pickup reservations: list, find, hand over, create, cancel, mark ready
     #[command(subcommand)]
     Reservations(crate::pickups::ReservationsCmd),
 }

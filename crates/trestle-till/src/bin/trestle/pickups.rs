@@ -1,4 +1,4 @@
-//! `trestle reservations list|find|collect|create|cancel`: the pickup services from the command
+//! `trestle reservations list|find|collect|create|cancel|ready`: the pickup services from the command
 //! line. Arguments become typed values here, before anything is written.
 
 use std::path::Path;
@@ -27,6 +27,11 @@ pub enum ReservationsCmd {
     Create(CreateArgs),
     /// Cancel a pickup this till holds (its items go back on sale)
     Cancel {
+        /// The pickup code
+        query: String,
+    },
+    /// Mark a pickup this till holds packed and ready to hand over (the customer is told)
+    Ready {
         /// The pickup code
         query: String,
     },
@@ -213,6 +218,19 @@ pub fn run(dir: &Path, cmd: ReservationsCmd, json: bool) -> Result<(), Error> {
                     "Give the customer the code {} (QR: {}).",
                     created.pickup.code,
                     created.pickup.qr
+                );
+            }
+        }
+        ReservationsCmd::Ready { query } => {
+            let mut till = Till::open(dir)?;
+            let p = till.mark_pickup_ready(&query)?;
+            if json {
+                print_json(&p);
+            } else {
+                out!(
+                    "Pickup {} for {} is ready to hand over.",
+                    p.code,
+                    p.customer
                 );
             }
         }

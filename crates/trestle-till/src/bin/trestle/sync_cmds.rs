@@ -144,7 +144,9 @@ fn status_line(s: &SyncStatus) -> String {
 pub fn conflicts(dir: &Path, a: ConflictsArgs, json: bool) -> Result<(), Error> {
     match a.action {
         None => {
-            let till = Till::open(dir)?;
+            let mut till = Till::open(dir)?;
+            // This till's own findings (its ledger against its counters) join the hub's.
+            till.audit()?;
             let list = till.conflicts(a.all)?;
             if json {
                 print_json(&list);
@@ -189,6 +191,9 @@ pub fn conflict_line(item: &ConflictItem) -> String {
     }
     if let Some(h) = &c.holder {
         line.push_str(&format!(" at {h}"));
+    }
+    if item.source == "till" {
+        line.push_str(" [found by this till's audit]");
     }
     if !facts.is_empty() {
         line.push_str(&format!(" ({})", facts.join(", ")));
