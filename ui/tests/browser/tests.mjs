@@ -118,6 +118,8 @@ export const tests = {
     await page.locator('[data-testid="refund-receipt"]').fill(no.toLowerCase());
     await page.keyboard.press('Enter');
     await page.waitForSelector('[data-testid="refund-line"]');
+    // The cursor is in "Why" once the sale is shown, so Enter refunds what is chosen.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'refund-reason');
     await page.getByRole('button', { name: /One fewer THE IMPORTANT CALL #PK — M Black T-Shirt/ }).click();
     await page.getByRole('button', { name: /One fewer Old Soul 020/ }).click();
     await page.locator('[data-testid="refund-reason"]').fill('wrong size');
