@@ -355,6 +355,17 @@ pub(crate) fn resolve(
     Err(Error::UnknownItem(key.to_string()))
 }
 
+/// The item of one variant id, read directly (what search hits need: no barcode or SKU lookups).
+pub(crate) fn item_by_id(
+    conn: &rusqlite::Connection,
+    currency: Currency,
+    id: &str,
+) -> Result<Option<CatalogItem>> {
+    let mut st = conn.prepare_cached(&format!("{ITEM_SELECT} WHERE v.id = ?1"))?;
+    let row = st.query_map([id], item_from_row(currency))?.next();
+    row.transpose()?.transpose()
+}
+
 type ItemRow = rusqlite::Result<Result<CatalogItem>>;
 
 /// Maps a row of `ITEM_SELECT` to an item priced in the shop's currency.

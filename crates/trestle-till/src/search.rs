@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use rusqlite::Connection;
 
-use crate::catalog::CatalogItem;
+use crate::catalog::{item_by_id, CatalogItem};
 use crate::error::Result;
 use crate::till::Till;
 
@@ -121,7 +121,7 @@ impl Till {
         let ids = self.search_cache.find(self.db.conn(), q, limit)?;
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Ok(item) = self.resolve_item(&id) {
+            if let Some(item) = item_by_id(self.db.conn(), self.shop.currency, &id)? {
                 items.push(item);
             }
         }

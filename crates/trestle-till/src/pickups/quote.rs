@@ -43,14 +43,23 @@ impl Till {
         lines: &CollectLines,
         tenders: &[Tender],
     ) -> Result<HandoverQuote> {
-        let p = self.find_pickup(query)?;
+        self.quote_of(&self.find_pickup(query)?, lines, tenders)
+    }
+
+    /// [`Till::quote_pickup`] of a pickup already in hand.
+    fn quote_of(
+        &self,
+        p: &Pickup,
+        lines: &CollectLines,
+        tenders: &[Tender],
+    ) -> Result<HandoverQuote> {
         let currency = self.shop.currency;
         let zero = Money::zero(currency);
         let goods = if lines == &CollectLines::All && p.remaining() == 0 {
             zero
         } else {
-            let wanted = self.collect_lines(&p, lines)?;
-            self.handover_cart(&p, &wanted)?.price()?.totals.total
+            let wanted = self.collect_lines(p, lines)?;
+            self.handover_cart(p, &wanted)?.price()?.totals.total
         };
         let (due, credit) = due_at_handover(goods.minor(), p.credit_left.minor());
         let due = Money::from_minor(due, currency);
