@@ -53,6 +53,7 @@ app_commands! {
     stall::reservation_get(CodeArgs) -> Reservation;
     stall::reservation_quote(CodeTendersArgs) -> TenderQuote;
     stall::reservation_hand_over(HandOverArgs) -> HandOver;
+    stall::reservation_mark_ready(CodeArgs) -> Reservation;
     stall::stock_levels(QueryArgs) -> Vec<StockRow>;
     stall::stock_count(CountArgs) -> StockRow;
     stall::sync_status() -> SyncStatus;

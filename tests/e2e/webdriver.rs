@@ -20,6 +20,7 @@ pub mod key {
     pub const SPACE: char = ' ';
     pub const ALT: char = '\u{E00A}';
     pub const SHIFT: char = '\u{E008}';
+    pub const F4: char = '\u{E034}';
     pub const F8: char = '\u{E038}';
     pub const F10: char = '\u{E03A}';
 }
