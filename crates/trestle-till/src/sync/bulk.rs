@@ -25,8 +25,11 @@ impl Till {
     /// Exchanges the outbox and the document with the hub in bulk. `Ok(false)`: the hub needs
     /// the step-by-step path instead (nothing is lost either way).
     pub(super) fn bulk_exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<bool> {
-        let before = self.replica.replica.heads();
         loop {
+            // This till's changes that never left it go as one or two (`seal`); from here to
+            // the request nothing is taken in, so the request holds only what is recorded sent.
+            self.seal(true)?;
+            let before = self.replica.replica.heads();
             let batch = self.pending_entries()?;
             let entries: Vec<OutboxEnvelope> = batch
                 .iter()
@@ -76,11 +79,11 @@ impl Till {
             s.pushed += accepted;
             s.duplicates += duplicates;
             s.conflicts += conflicts;
+            s.merged += self.replica.replica.changes_after(&before);
             if !answer.complete {
                 return Ok(false);
             }
             if batch.len() < MAX_EXCHANGE_ENTRIES {
-                s.merged += self.replica.replica.changes_after(&before);
                 return Ok(true);
             }
         }
