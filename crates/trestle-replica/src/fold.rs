@@ -170,7 +170,21 @@ fn same(before: &AutoCommit, after: &AutoCommit, slot: &Slot, obj: &ExId) -> Res
     Ok(true)
 }
 
+/// True when `doc` holds exactly the changes `base` covers (every one of them, nothing more).
+fn holds_exactly(doc: &mut AutoCommit, base: &[ChangeHash]) -> bool {
+    base.iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
+        && doc.get_changes_meta(base).is_empty()
+}
+
 impl ShopReplica {
+    /// Keeps a copy of the document as it is now, for the next fold to start from: call it right
+    /// after a send's answer is merged, when every change here has been sent or received. A copy
+    /// that no longer matches is simply not used.
+    pub fn keep_fold_base(&mut self) {
+        self.fold_base = Some(self.doc.clone());
+    }
+
     /// [`ShopReplica::fold_unsent`] with the heads in their wire form (32-byte hashes).
     pub fn fold_unsent_heads(&mut self, sent: &[[u8; 32]]) -> Result<Fold> {
         let sent: Vec<ChangeHash> = sent.iter().map(|h| ChangeHash(*h)).collect();
@@ -210,7 +224,14 @@ impl ShopReplica {
             return Ok(Fold::Kept("a change received depends on an unsent one"));
         }
         changes.sort_by_key(Change::seq);
-        let mut fork = self.doc.fork_at(&base)?.with_actor(me.clone());
+        let kept = self
+            .fold_base
+            .take()
+            .and_then(|mut kept| holds_exactly(&mut kept, &base).then_some(kept));
+        let mut fork = match kept {
+            Some(kept) => kept.with_actor(me.clone()),
+            None => self.doc.fork_at(&base)?.with_actor(me.clone()),
+        };
         if own
             .iter()
             .any(|h| fork.get_change_meta_by_hash(h).is_some())

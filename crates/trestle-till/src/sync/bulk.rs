@@ -139,6 +139,8 @@ impl Till {
             if answer.complete {
                 let heads: Vec<u8> = answer.heads.iter().flatten().copied().collect();
                 tx.execute("UPDATE sync_state SET hub_heads = ?1 WHERE id = 1", [heads])?;
+                // Everything here is now sent or received: the next fold starts from this.
+                replica.keep_fold_base();
             }
             Ok((accepted, duplicates, conflicts))
         })
