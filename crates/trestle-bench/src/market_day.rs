@@ -95,11 +95,14 @@ pub fn run(o: &Options) -> Result<Report> {
     let variants = stage.hub.import_catalog(o.skus, hub_stock)?;
     let mut tills: Vec<(Till, String)> = Vec::new();
     for i in 0..o.tills {
-        let (mut till, id) =
-            stage.till(&tmp.path().join(format!("till{i}")), &format!("Stall {i}"))?;
+        let (till, id) = stage.till(&tmp.path().join(format!("till{i}")), &format!("Stall {i}"))?;
         stage.hub.allocate(&id, &variants, per_sku)?;
-        till.sync()?;
         tills.push((till, id));
+    }
+    // Before the day every till syncs once after every allocation (as the baselines' documents
+    // assume): the day's passes carry the day, not the other tills' set-up.
+    for (till, _) in tills.iter_mut() {
+        till.sync()?;
     }
     // Every till has the hub's document now: that is the hub's side for the baselines.
     let hub_doc = doc_bytes(&tills[0].0)?;

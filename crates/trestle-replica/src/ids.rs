@@ -130,6 +130,15 @@ pub enum Cause {
     Orders(OrderBatchId),
     /// The creator's set-up work: genesis, catalog edits, new holders, events.
     Setup(String),
+    /// A holder's unsent sales, refunds and voids folded into one change before sending
+    /// (`changes` of them); the audit counts it as sales.
+    Sales {
+        changes: u64,
+    },
+    /// A holder's other unsent changes folded into one before sending.
+    Fold {
+        changes: u64,
+    },
     /// Changes of epoch `from` made after its rebase, carried into the next epoch for `holder`.
     Carry {
         from: u64,
@@ -154,6 +163,8 @@ impl Cause {
             Cause::Count(id) => format!("count:{id}"),
             Cause::Orders(id) => format!("orders:{id}"),
             Cause::Setup(what) => format!("setup:{what}"),
+            Cause::Sales { changes } => format!("sales:{changes}"),
+            Cause::Fold { changes } => format!("fold:{changes}"),
             Cause::Carry { from, holder } => format!("carry:{from}:{holder}"),
         }
     }
@@ -175,6 +186,8 @@ impl Cause {
             "count" => CauseKind::Count,
             "orders" => CauseKind::Orders,
             "setup" => CauseKind::Setup,
+            "sales" => CauseKind::Sales,
+            "fold" => CauseKind::Fold,
             "carry" => CauseKind::Carry,
             _ => return None,
         })
@@ -197,6 +210,8 @@ pub enum CauseKind {
     Count,
     Orders,
     Setup,
+    Sales,
+    Fold,
     Carry,
 }
 

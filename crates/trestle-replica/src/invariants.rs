@@ -559,7 +559,12 @@ impl AuditTrail {
     /// voids put back.
     pub fn net_sold(&self, holder: Holder) -> BTreeMap<VariantId, i64> {
         let mut out: BTreeMap<VariantId, i64> = BTreeMap::new();
-        for kind in [CauseKind::Sale, CauseKind::Refund, CauseKind::Void] {
+        for kind in [
+            CauseKind::Sale,
+            CauseKind::Refund,
+            CauseKind::Void,
+            CauseKind::Sales,
+        ] {
             for (v, d) in self.deltas(holder, kind) {
                 *out.entry(v).or_insert(0) -= d;
             }

@@ -29,6 +29,7 @@
 pub mod bulk;
 pub mod epoch;
 pub mod error;
+pub mod fold;
 pub mod hub_ops;
 pub mod ids;
 pub mod invariants;
@@ -40,6 +41,7 @@ mod sync_guard;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
 pub use error::{Error, Result};
+pub use fold::Fold;
 pub use hub_ops::{EventView, ReservationView};
 pub use ids::{Cause, CauseKind, Holder};
 pub use invariants::{AuditTrail, Conflict, ConflictKind, Resolution};

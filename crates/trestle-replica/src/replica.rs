@@ -106,6 +106,10 @@ pub struct ShopReplica {
     /// while the heads are still those, they are the unsaved bytes (rebuilding the merged
     /// changes from the document with `save_after` costs their ops again).
     pub(crate) merged_unsaved: Option<(Vec<ChangeHash>, Vec<u8>)>,
+    /// A copy of the document kept right after a send and its answer (`keep_fold_base`): the
+    /// next fold starts from it instead of rebuilding the document at those heads (`fork_at`
+    /// re-applies every change, the dearest part of a fold).
+    pub(crate) fold_base: Option<AutoCommit>,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -183,6 +187,7 @@ impl ShopReplica {
             cell_index: HashMap::new(),
             saved_heads: Vec::new(),
             merged_unsaved: None,
+            fold_base: None,
         })
     }
 
@@ -370,31 +375,11 @@ impl ShopReplica {
 
     /// Every holder's stock of a variant, sorted by holder.
     pub fn stock_of(&self, variant: VariantId) -> Result<Vec<HolderLevel>> {
-        let mut out = Vec::new();
         let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
-            return Ok(out);
+            return Ok(Vec::new());
         };
         // One hydrate of the variant's map: a get per counter costs a search each.
-        let automerge::hydrate::Value::Map(cells) = self.doc.hydrate(&per, None)? else {
-            return Err(malformed("stock"));
-        };
-        for (key, cell) in cells.iter() {
-            let holder = Holder::parse(key)?;
-            let automerge::hydrate::Value::Map(cell) = &cell.value else {
-                return Err(malformed("stock"));
-            };
-            let field = |name: &str| match cell.get(name) {
-                None => Err(missing(name)),
-                v => invariants::counter_value(v),
-            };
-            out.push(HolderLevel {
-                holder,
-                free: field(K_FREE)?,
-                held: field(K_HELD)?,
-            });
-        }
-        out.sort_by_key(|l| l.holder);
-        Ok(out)
+        holder_levels(&self.doc.hydrate(&per, None)?)
     }
 
     /// Stock levels of every variant with counters.
@@ -584,6 +569,31 @@ impl ShopReplica {
                 .empty_change(CommitOptions::default().with_message(message))),
         }
     }
+}
+
+/// The holders' levels of one variant from its hydrated `stock[variant]` map, by holder.
+pub(crate) fn holder_levels(per: &automerge::hydrate::Value) -> Result<Vec<HolderLevel>> {
+    let automerge::hydrate::Value::Map(cells) = per else {
+        return Err(malformed("stock"));
+    };
+    let mut out = Vec::new();
+    for (key, cell) in cells.iter() {
+        let holder = Holder::parse(key)?;
+        let automerge::hydrate::Value::Map(cell) = &cell.value else {
+            return Err(malformed("stock"));
+        };
+        let field = |name: &str| match cell.get(name) {
+            None => Err(missing(name)),
+            v => invariants::counter_value(v),
+        };
+        out.push(HolderLevel {
+            holder,
+            free: field(K_FREE)?,
+            held: field(K_HELD)?,
+        });
+    }
+    out.sort_by_key(|l| l.holder);
+    Ok(out)
 }
 
 /// Writes the root maps of a new epoch document (not committed).

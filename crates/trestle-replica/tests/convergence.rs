@@ -31,6 +31,8 @@ enum Op {
     Transfer(usize, usize, bool, u32),
     Count(usize, bool, i64),
     Merge(usize, usize, bool),
+    /// The replica folds its changes that have not left it yet (a till before it sends).
+    Fold(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -44,7 +46,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (r.clone(), 0usize..4).prop_map(|(a, b)| Op::Cancel(a, b)),
         2 => (r.clone(), r.clone(), any::<bool>(), n).prop_map(|(a, b, c, d)| Op::Transfer(a, b, c, d)),
         1 => (r.clone(), any::<bool>(), -3i64..4).prop_map(|(a, b, c)| Op::Count(a, b, c)),
-        4 => (r.clone(), r, any::<bool>()).prop_map(|(a, b, c)| Op::Merge(a, b, c)),
+        4 => (r.clone(), r.clone(), any::<bool>()).prop_map(|(a, b, c)| Op::Merge(a, b, c)),
+        2 => r.prop_map(Op::Fold),
     ]
 }
 
@@ -90,6 +93,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .map(|i| ShopReplica::load(holder(i), start(), &[]).unwrap())
         .collect();
     let mut reservations: Vec<Vec<ReservationId>> = vec![Vec::new(); REPLICAS];
+    // Per replica, the heads of everything that has left it (its changes beyond them are its
+    // alone, so it may fold them).
+    let mut sent: Vec<Vec<automerge::ChangeHash>> = reps.iter_mut().map(|r| r.heads()).collect();
     // Expected on_hand per variant (mug, print) from the operations that succeeded.
     let mut on_hand = [START, START];
     for op in ops {
@@ -156,8 +162,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 i
             }
+            Op::Fold(i) => {
+                let _ = reps[i].fold_unsent(&sent[i]).unwrap();
+                i
+            }
             Op::Merge(a, b, via_bytes) => {
                 if a != b {
+                    sent[b] = reps[b].heads();
                     let report = if via_bytes {
                         let bytes = reps[b].save();
                         reps[a].merge_bytes(&bytes).unwrap()

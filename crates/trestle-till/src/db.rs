@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_market_day.sql",
         include_str!("../../../migrations/till/0007_market_day.sql"),
     ),
+    (
+        "0008_sent_heads.sql",
+        include_str!("../../../migrations/till/0008_sent_heads.sql"),
+    ),
 ];
 
 /// An open till database.

@@ -402,16 +402,23 @@ fn compact(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
     db.write(|tx| {
         // What another connection stored since must be in the snapshot before its rows go.
         store.catch_up(tx)?;
-        let bytes = store.replica.save();
-        let epoch = i64::try_from(store.replica.epoch()).unwrap_or(i64::MAX);
-        let actions = i64::try_from(store.epoch_actions).unwrap_or(i64::MAX);
-        tx.execute(
-            "UPDATE replica_snapshot SET epoch = ?1, actions = ?2, bytes = ?3 WHERE id = 1",
-            params![epoch, actions, bytes],
-        )?;
-        tx.execute("DELETE FROM replica_changes WHERE epoch <= ?1", [epoch])?;
-        store.snapshot_written(tx)
-    })?;
+        write_snapshot(tx, store)
+    })
+}
+
+/// Stores the in-memory replica whole as the snapshot and drops the change rows it contains,
+/// inside the caller's transaction (which has caught up with the file first). Other connections
+/// see the snapshot's new generation and reload.
+pub(crate) fn write_snapshot(tx: &Transaction<'_>, store: &mut ReplicaStore) -> Result<()> {
+    let bytes = store.replica.save();
+    let epoch = i64::try_from(store.replica.epoch()).unwrap_or(i64::MAX);
+    let actions = i64::try_from(store.epoch_actions).unwrap_or(i64::MAX);
+    tx.execute(
+        "UPDATE replica_snapshot SET epoch = ?1, actions = ?2, bytes = ?3 WHERE id = 1",
+        params![epoch, actions, bytes],
+    )?;
+    tx.execute("DELETE FROM replica_changes WHERE epoch <= ?1", [epoch])?;
+    store.snapshot_written(tx)?;
     store.since_snapshot = 0;
     Ok(())
 }

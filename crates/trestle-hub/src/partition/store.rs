@@ -11,7 +11,7 @@ use trestle_core::catalog::Policy;
 use trestle_core::ids::VariantId;
 use trestle_protocol::ShopEvent;
 use trestle_replica::ids::OrderBatchId;
-use trestle_replica::{ConflictKind, Holder, ShopId, ShopReplica};
+use trestle_replica::{ConflictKind, Holder, HolderLevel, ShopId, ShopReplica};
 use uuid::Uuid;
 
 use super::sync::NewConflict;
@@ -174,9 +174,9 @@ impl Ctx<'_> {
                 }
             }
         }
-        let touched = std::mem::take(&mut self.st.touched);
-        for v in touched {
-            let data = level_json(self.st, v)?;
+        let touched: Vec<VariantId> = std::mem::take(&mut self.st.touched).into_iter().collect();
+        for (v, holders) in self.st.replica.stock_of_many(&touched)? {
+            let data = levels_json(v, &holders);
             publish(self.tx, self.st, self.published, "inventory.updated", data)?;
         }
         Ok(())
@@ -184,21 +184,20 @@ impl Ctx<'_> {
 }
 
 /// A variant's levels as the live stream and webhooks show them.
-pub(crate) fn level_json(st: &State, v: VariantId) -> Result<Value> {
-    let holders = st.replica.stock_of(v)?;
+fn levels_json(v: VariantId, holders: &[HolderLevel]) -> Value {
     let on_hand: i64 = holders.iter().map(|l| l.free + l.held).sum();
     let available = holders
         .iter()
         .find(|l| l.holder == Holder::Hub)
         .map_or(0, |l| l.free);
-    Ok(json!({
+    json!({
         "variant_id": v.0,
         "available": available,
         "on_hand": on_hand,
         "holders": holders.iter().map(|l| json!({
             "holder": l.holder.to_string(), "free": l.free, "held": l.held
         })).collect::<Vec<_>>(),
-    }))
+    })
 }
 
 /// Appends an event to the shop's log, queues its webhook deliveries, and keeps it to be sent to

@@ -25,8 +25,11 @@ impl Till {
     /// Exchanges the outbox and the document with the hub in bulk. `Ok(false)`: the hub needs
     /// the step-by-step path instead (nothing is lost either way).
     pub(super) fn bulk_exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<bool> {
-        let before = self.replica.replica.heads();
         loop {
+            // This till's changes that never left it go as one or two (`seal`); from here to
+            // the request nothing is taken in, so the request holds only what is recorded sent.
+            self.seal(true)?;
+            let before = self.replica.replica.heads();
             let batch = self.pending_entries()?;
             let entries: Vec<OutboxEnvelope> = batch
                 .iter()
@@ -76,11 +79,11 @@ impl Till {
             s.pushed += accepted;
             s.duplicates += duplicates;
             s.conflicts += conflicts;
+            s.merged += self.replica.replica.changes_after(&before);
             if !answer.complete {
                 return Ok(false);
             }
             if batch.len() < MAX_EXCHANGE_ENTRIES {
-                s.merged += self.replica.replica.changes_after(&before);
                 return Ok(true);
             }
         }
@@ -136,6 +139,8 @@ impl Till {
             if answer.complete {
                 let heads: Vec<u8> = answer.heads.iter().flatten().copied().collect();
                 tx.execute("UPDATE sync_state SET hub_heads = ?1 WHERE id = 1", [heads])?;
+                // Everything here is now sent or received: the next fold starts from this.
+                replica.keep_fold_base();
             }
             Ok((accepted, duplicates, conflicts))
         })

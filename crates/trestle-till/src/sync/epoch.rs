@@ -47,6 +47,8 @@ impl Till {
     /// Our late changes are not in the new epoch yet: have them carried, and take in the archive
     /// as the hub has it now (other tills' late changes included).
     fn carry(&mut self, hub: &HubClient) -> Result<()> {
+        // The whole document goes: all of it counts as sent from now on.
+        self.seal(false)?;
         let ours = self.replica.replica.save_copy();
         let archive = hub
             .send("/v1/sync/carry", ATTEMPTS, |c, u| {
@@ -85,6 +87,7 @@ impl Till {
     fn switch_to(&mut self, mut next: ShopReplica, checked: &[String]) -> Result<Option<u64>> {
         let number = next.epoch();
         let bytes = next.save();
+        let next_heads = next.head_bytes();
         let store = &mut self.replica;
         let moved = self.db.write(|tx| {
             store.catch_up(tx)?;
@@ -100,6 +103,8 @@ impl Till {
             )?;
             tx.execute("DELETE FROM replica_changes", [])?;
             fill_from_replica(tx, &next)?;
+            // The new epoch came from the hub: all of it is there.
+            super::seal::record_sent(tx, &next_heads)?;
             Ok(Some(fresh_store(tx, next)?))
         })?;
         let Some(fresh) = moved else {

@@ -17,6 +17,7 @@ mod epoch;
 pub mod feed;
 pub mod findings;
 pub mod pair;
+mod seal;
 pub mod stream;
 pub mod words;
 
@@ -119,11 +120,13 @@ impl Till {
             hub_url: link.hub_url.clone(),
             ..SyncSummary::default()
         };
+        // The feed first: it is read-only at the hub, so an unreachable hub is found before
+        // this pass writes anything here (the seal before the exchange writes).
+        self.pull_feed(&hub, link.feed_after, &mut s)?;
         if !self.bulk_exchange(&hub, &mut s)? {
             self.push_outbox(&hub, &mut s)?;
             self.exchange(&hub, &mut s)?;
         }
-        self.pull_feed(&hub, link.feed_after, &mut s)?;
         s.staff = self.pull_roster(&hub)?;
         let applied = self.apply_feed()?;
         s.feed_applied = applied.entries;
@@ -209,6 +212,7 @@ impl Till {
     /// Automerge sync until neither side has anything to say. A session whose exchange is lost
     /// is started afresh (new session id, fresh state on both sides) rather than resent.
     fn exchange(&mut self, hub: &HubClient, s: &mut SyncSummary) -> Result<()> {
+        self.seal(true)?;
         let mut before = self.replica.replica.heads();
         let mut session = 0;
         let mut adopted = false;
@@ -241,6 +245,8 @@ impl Till {
         let epoch = self.replica.replica.epoch();
         let mut state = SyncState::new();
         for _ in 0..MAX_ROUNDS {
+            // What this message may carry counts as sent from now on (never folded again).
+            self.seal(false)?;
             let ours = self
                 .replica
                 .replica

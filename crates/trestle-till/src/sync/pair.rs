@@ -288,6 +288,7 @@ impl Till {
         let epoch = i64::try_from(joined.epoch()).unwrap_or(i64::MAX);
         let shop_id = joined.shop().0.to_string();
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
+        let joined_heads = joined.head_bytes();
         let joined: &ShopReplica = joined;
         self.db.write(|tx| {
             insert_archive(tx, own_shop, own_epoch, &own_heads, &own_bytes)?;
@@ -301,6 +302,8 @@ impl Till {
                 "INSERT INTO sync_state (id, hub_url, shop_id, paired_ms) VALUES (1, ?1, ?2, ?3)",
                 params![url, shop_id, now],
             )?;
+            // The hub's document: every change in it is at the hub already.
+            super::seal::record_sent(tx, &joined_heads)?;
             let (added, _) = fill_from_replica(tx, joined)?;
             Ok(added)
         })

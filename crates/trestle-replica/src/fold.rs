@@ -1,0 +1,276 @@
+//! Folding a holder's unsent changes before they leave it: the changes no other replica can have
+//! yet — this holder's own, made after the heads it last sent — are replaced by at most two
+//! changes with the same effect, `sales:<n>` (the sales, refunds and voids, every counter's
+//! moves summed) and `fold:<n>` (everything else, replayed in order, increments summed). A
+//! market day of 5,000 sales then leaves the till as one change instead of 5,000, and the hub
+//! and every other till merge one. The audit still counts the sales exactly: `sales:` changes
+//! are sales to it (see docs/replica.md, "Folding before sending").
+//!
+//! Safe only for changes that never left this replica: a change another replica holds, folded
+//! again under a new hash, would count twice. The caller names the heads it last sent; this
+//! module never folds a change of another actor and checks, after replaying, that every value the
+//! folded changes wrote reads the same in the folded document as before — otherwise it keeps
+//! the changes as they are.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{
+    legacy::{Key, ObjectId, OpType},
+    transaction::{CommitOptions, Transactable},
+    ActorId, AutoCommit, Change, ChangeHash, ObjId as ExId, ReadDoc, Value,
+};
+
+use crate::error::Result;
+use crate::ids::{Cause, CauseKind};
+use crate::replica::{Role, ShopReplica};
+
+/// What [`ShopReplica::fold_unsent`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Fewer than two unsent changes of this holder: nothing to gain.
+    Nothing,
+    /// The unsent changes were replaced; the caller stores the whole document again.
+    Folded {
+        /// How many changes were folded.
+        changes: usize,
+        /// How many of them were sales, refunds or voids (now one `sales:` change).
+        sales: usize,
+    },
+    /// The changes were kept as they are, for the reason given (they are sent unfolded, which
+    /// is always correct, only larger).
+    Kept(&'static str),
+}
+
+/// A (map, key) an operation wrote, as the original document names the map.
+type Slot = (ExId, String);
+
+/// Replays decoded operations into the fork, mapping the maps the folded changes created.
+struct Replay<'a> {
+    fork: &'a mut AutoCommit,
+    me: ActorId,
+    /// Maps the folded changes created: (op counter) → the fork's id for the same map.
+    created: HashMap<u64, ExId>,
+    /// What was written, to check afterwards: (original map, key) → (fork's map).
+    written: Vec<(Slot, ExId)>,
+    /// Slots incremented by the `sales:` change (nothing else may write them).
+    sold: HashSet<Slot>,
+}
+
+impl Replay<'_> {
+    fn original(&self, obj: &ObjectId) -> ExId {
+        match obj {
+            ObjectId::Root => ExId::Root,
+            // Automerge finds an object by its actor when the index does not match.
+            ObjectId::Id(id) => ExId::Id(id.counter(), id.actor().clone(), 0),
+        }
+    }
+
+    fn mapped(&self, obj: &ObjectId) -> ExId {
+        match obj {
+            ObjectId::Id(id) if *id.actor() == self.me => self
+                .created
+                .get(&id.counter())
+                .cloned()
+                .unwrap_or_else(|| self.original(obj)),
+            _ => self.original(obj),
+        }
+    }
+
+    /// Replays `changes` as one change named `cause`; `Ok(false)` when an operation is of a
+    /// kind this replica never writes (lists, text, marks), so the fold is abandoned.
+    fn group(&mut self, changes: &[&Change], cause: Cause, sales: bool) -> Result<bool> {
+        let mut pending: Vec<(Slot, ExId, i64)> = Vec::new();
+        let mut at: HashMap<Slot, usize> = HashMap::new();
+        for change in changes {
+            let start = change.start_op().get();
+            for (i, op) in change.decode().operations.into_iter().enumerate() {
+                let Key::Map(key) = &op.key else {
+                    return Ok(false);
+                };
+                if op.insert {
+                    return Ok(false);
+                }
+                let slot: Slot = (self.original(&op.obj), key.to_string());
+                let target = self.mapped(&op.obj);
+                if let OpType::Increment(by) = op.action {
+                    match at.get(&slot) {
+                        Some(&n) => pending[n].2 += by,
+                        None => {
+                            at.insert(slot.clone(), pending.len());
+                            pending.push((slot, target, by));
+                        }
+                    }
+                    continue;
+                }
+                if !sales && self.sold.contains(&slot) {
+                    return Ok(false);
+                }
+                // Increments of this slot so far happen before this write, as they did.
+                if let Some(n) = at.remove(&slot) {
+                    let (_, obj, by) = &mut pending[n];
+                    self.fork.increment(&*obj, key.as_str(), *by)?;
+                    *by = 0;
+                }
+                match op.action {
+                    OpType::Make(kind) => {
+                        let id = self.fork.put_object(&target, key.as_str(), kind)?;
+                        self.created.insert(start + i as u64, id);
+                    }
+                    OpType::Put(value) => self.fork.put(&target, key.as_str(), value)?,
+                    OpType::Delete => self.fork.delete(&target, key.as_str())?,
+                    _ => return Ok(false),
+                }
+                self.written.push((slot, target));
+            }
+        }
+        for (slot, obj, by) in pending {
+            if by != 0 {
+                self.fork.increment(&obj, slot.1.as_str(), by)?;
+            }
+            if sales {
+                self.sold.insert(slot.clone());
+            }
+            self.written.push((slot, obj));
+        }
+        if !changes.is_empty() {
+            let message = cause.message();
+            if self
+                .fork
+                .commit_with(CommitOptions::default().with_message(message.clone()))
+                .is_none()
+            {
+                self.fork
+                    .empty_change(CommitOptions::default().with_message(message));
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// True when the slot reads the same in both documents: the same number of values (a conflict
+/// stays a conflict), equal scalars (a counter by its value), equal maps.
+fn same(before: &AutoCommit, after: &AutoCommit, slot: &Slot, obj: &ExId) -> Result<bool> {
+    let a = before.get_all(&slot.0, slot.1.as_str())?;
+    let b = after.get_all(obj, slot.1.as_str())?;
+    if a.len() != b.len() {
+        return Ok(false);
+    }
+    for ((va, ida), (vb, idb)) in a.iter().zip(b.iter()) {
+        let equal = match (va, vb) {
+            (Value::Scalar(x), Value::Scalar(y)) => x == y,
+            (Value::Object(x), Value::Object(y)) => {
+                x == y && before.hydrate(ida, None)? == after.hydrate(idb, None)?
+            }
+            _ => false,
+        };
+        if !equal {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// True when `doc` holds exactly the changes `base` covers (every one of them, nothing more).
+fn holds_exactly(doc: &mut AutoCommit, base: &[ChangeHash]) -> bool {
+    base.iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
+        && doc.get_changes_meta(base).is_empty()
+}
+
+impl ShopReplica {
+    /// Keeps a copy of the document as it is now, for the next fold to start from: call it right
+    /// after a send's answer is merged, when every change here has been sent or received. A copy
+    /// that no longer matches is simply not used.
+    pub fn keep_fold_base(&mut self) {
+        self.fold_base = Some(self.doc.clone());
+    }
+
+    /// [`ShopReplica::fold_unsent`] with the heads in their wire form (32-byte hashes).
+    pub fn fold_unsent_heads(&mut self, sent: &[[u8; 32]]) -> Result<Fold> {
+        let sent: Vec<ChangeHash> = sent.iter().map(|h| ChangeHash(*h)).collect();
+        self.fold_unsent(&sent)
+    }
+
+    /// Folds this holder's own changes outside `sent` — the heads of everything it has sent, so
+    /// the changes outside them exist only here — into at most two changes with the same effect
+    /// (module docs). On [`Fold::Folded`] the document is replaced: the caller must store it
+    /// whole (its earlier change bytes no longer apply) before sending anything from it.
+    pub fn fold_unsent(&mut self, sent: &[ChangeHash]) -> Result<Fold> {
+        if self.role == Role::Creator {
+            return Ok(Fold::Kept("the creator's changes are never folded"));
+        }
+        if sent
+            .iter()
+            .any(|h| self.doc.get_change_meta_by_hash(h).is_none())
+        {
+            return Ok(Fold::Kept("the heads last sent are not in this document"));
+        }
+        let me = self.holder.actor();
+        let mut base = sent.to_vec();
+        let mut own = Vec::new();
+        for m in self.doc.get_changes_meta(sent) {
+            if *m.actor == me {
+                own.push(m.hash);
+            } else {
+                // Received after the last send: the sender has it, so it stays as it is.
+                base.push(m.hash);
+            }
+        }
+        if own.len() < 2 {
+            return Ok(Fold::Nothing);
+        }
+        let mut changes = self.doc.get_changes(&base);
+        if changes.len() != own.len() || changes.iter().any(|c| c.actor_id() != &me) {
+            return Ok(Fold::Kept("a change received depends on an unsent one"));
+        }
+        changes.sort_by_key(Change::seq);
+        let kept = self
+            .fold_base
+            .take()
+            .and_then(|mut kept| holds_exactly(&mut kept, &base).then_some(kept));
+        let mut fork = match kept {
+            Some(kept) => kept.with_actor(me.clone()),
+            None => self.doc.fork_at(&base)?.with_actor(me.clone()),
+        };
+        if own
+            .iter()
+            .any(|h| fork.get_change_meta_by_hash(h).is_some())
+        {
+            return Ok(Fold::Kept("a change received depends on an unsent one"));
+        }
+        let is_sale = |c: &&Change| {
+            matches!(
+                c.message().and_then(Cause::kind_of),
+                Some(CauseKind::Sale | CauseKind::Refund | CauseKind::Void | CauseKind::Sales)
+            )
+        };
+        let (sales, rest): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(is_sale);
+        let mut replay = Replay {
+            fork: &mut fork,
+            me,
+            created: HashMap::new(),
+            written: Vec::new(),
+            sold: HashSet::new(),
+        };
+        let n = |v: &[&Change]| u64::try_from(v.len()).unwrap_or(u64::MAX);
+        if !replay.group(&sales, Cause::Sales { changes: n(&sales) }, true)?
+            || !replay.group(&rest, Cause::Fold { changes: n(&rest) }, false)?
+        {
+            return Ok(Fold::Kept(
+                "a change holds an operation that is never folded",
+            ));
+        }
+        let written = std::mem::take(&mut replay.written);
+        for (slot, obj) in &written {
+            if !same(&self.doc, &fork, slot, obj)? {
+                return Ok(Fold::Kept("the folded document would read differently"));
+            }
+        }
+        let holder = self.holder;
+        *self = ShopReplica::from_doc(fork, holder)?;
+        Ok(Fold::Folded {
+            changes: own.len(),
+            sales: sales.len(),
+        })
+    }
+}
