@@ -238,39 +238,6 @@ fn parse_uuid(key: &str) -> Result<uuid::Uuid> {
     })
 }
 
-/// Above this many variants, [`ShopReplica::stock_of_many`] reads the whole stock map once
-/// instead of one variant at a time (a search and a hydrate each).
-const READ_ALL_ABOVE: usize = 64;
-
-impl ShopReplica {
-    /// [`ShopReplica::stock_of`] of many variants at once (e.g. every variant a merge touched,
-    /// for `inventory.updated`): for many, one hydrate of the stock map, which costs what a few
-    /// dozen single reads cost. Variants without counters are left out.
-    pub fn stock_of_many(
-        &self,
-        variants: &[VariantId],
-    ) -> Result<Vec<(VariantId, Vec<crate::HolderLevel>)>> {
-        if variants.len() <= READ_ALL_ABOVE {
-            return variants
-                .iter()
-                .map(|v| Ok((*v, self.stock_of(*v)?)))
-                .collect();
-        }
-        let automerge::hydrate::Value::Map(all) = self.doc.hydrate(&self.roots.stock, None)? else {
-            return Err(crate::schema::malformed("stock"));
-        };
-        let mut out = Vec::with_capacity(variants.len());
-        for v in variants {
-            let levels = match all.get(&v.to_string()) {
-                Some(per) => crate::replica::holder_levels(per)?,
-                None => Vec::new(),
-            };
-            out.push((*v, levels));
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
