@@ -10,9 +10,12 @@
 //! entries, so what the hub gets is exactly the `OutboxEnvelope` the till stored.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
-use serde_json::{Map, Number, Value};
-use trestle_core::ledger::OutboxEnvelope;
+use serde::Deserialize;
+use serde_json::{Number, Value};
+use trestle_core::ids::{EventId, TillId};
+use trestle_core::ledger::{LedgerEvent, OutboxEnvelope};
 use uuid::Uuid;
 
 use crate::exchange::{FrameError, MAX_EXCHANGE_ENTRIES};
@@ -45,25 +48,57 @@ const T_STR: u8 = 8;
 const T_STR_BACK: u8 = 9;
 const T_UUID: u8 = 10;
 
+/// A fast hash for the encoder's maps (the till's own entries: no untrusted keys; the decoder
+/// uses no map).
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
 /// Encodes `entries` (see the module's documentation); the caller compresses.
 pub fn encode_entries(entries: &[OutboxEnvelope], out: &mut Vec<u8>) {
-    let mut shapes: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut shapes: FastMap<Vec<u8>, usize> = FastMap::default();
     let mut shape_list: Vec<Vec<u8>> = Vec::new();
     let mut columns: Vec<Vec<Column>> = Vec::new();
     let mut rows = Vec::with_capacity(entries.len() * 2);
+    let mut desc = Vec::new();
     for e in entries {
         // Serialising a typed entry cannot fail.
         let mut value = serde_json::to_value(e).unwrap_or(Value::Null);
-        derive_event_id(&mut value);
-        let mut desc = Vec::new();
-        describe(&value, &mut desc);
-        let next = shape_list.len();
-        let idx = *shapes.entry(desc.clone()).or_insert(next);
-        if idx == next {
-            let leaves = count_leaves(&desc);
-            shape_list.push(desc);
-            columns.push((0..leaves).map(|_| Column::default()).collect());
+        if e.event_id.0 == e.event.record_id() {
+            // Sent as `null` (never a valid id otherwise): the decoder takes the record's id.
+            value["event_id"] = Value::Null;
         }
+        desc.clear();
+        describe(&value, &mut desc);
+        let idx = match shapes.get(&desc) {
+            Some(&i) => i,
+            None => {
+                let i = shape_list.len();
+                shapes.insert(desc.clone(), i);
+                columns.push(
+                    (0..count_leaves(&desc))
+                        .map(|_| Column::default())
+                        .collect(),
+                );
+                shape_list.push(desc.clone());
+                i
+            }
+        };
         put_varint(&mut rows, idx as u64);
         let mut leaf = 0;
         write_leaves(&value, &mut columns[idx], &mut leaf);
@@ -127,13 +162,21 @@ pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
         return Err(bad("trailing bytes after the columns"));
     }
     let mut entries = Vec::with_capacity(n);
+    let mut text = Vec::new();
     for idx in order {
         let mut leaf = 0;
-        let mut value = build(&shapes[idx].0, &mut readers[idx], &mut leaf)?;
-        restore_event_id(&mut value)?;
-        let entry: OutboxEnvelope = serde_json::from_value(value)
+        text.clear();
+        write_json(&shapes[idx].0, &mut readers[idx], &mut leaf, &mut text)?;
+        let wire: WireEnvelope = serde_json::from_slice(&text)
             .map_err(|e| bad(&format!("an outbox entry is unreadable: {e}")))?;
-        entries.push(entry);
+        entries.push(OutboxEnvelope {
+            v: wire.v,
+            event_id: wire
+                .event_id
+                .unwrap_or_else(|| EventId(wire.event.record_id())),
+            till_id: wire.till_id,
+            event: wire.event,
+        });
     }
     if readers.iter().flatten().any(|c| !c.done()) {
         return Err(bad("a column holds more rows than its entries"));
@@ -141,25 +184,13 @@ pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
     Ok(entries)
 }
 
-/// An `event_id` equal to the record's own id is sent as `null` (never a valid id otherwise).
-fn derive_event_id(v: &mut Value) {
-    let own = v.pointer("/event/record/id").cloned();
-    if let (Some(own), Some(id)) = (own, v.get_mut("event_id")) {
-        if *id == own {
-            *id = Value::Null;
-        }
-    }
-}
-
-fn restore_event_id(v: &mut Value) -> Result<(), FrameError> {
-    if v.get("event_id").is_some_and(Value::is_null) {
-        let own = v
-            .pointer("/event/record/id")
-            .cloned()
-            .ok_or_else(|| bad("an entry without an event id has no record id"))?;
-        v["event_id"] = own;
-    }
-    Ok(())
+/// An envelope as the columns carry it: no `event_id` when it is the record's own id.
+#[derive(Deserialize)]
+struct WireEnvelope {
+    v: u32,
+    event_id: Option<EventId>,
+    till_id: TillId,
+    event: LedgerEvent,
 }
 
 fn describe(v: &Value, out: &mut Vec<u8>) {
@@ -194,7 +225,8 @@ fn count_leaves(desc: &[u8]) -> usize {
 
 enum Shape {
     Leaf,
-    Object(Vec<(String, Shape)>),
+    /// Each field's key as JSON (`"key":`), and its shape.
+    Object(Vec<(Vec<u8>, Shape)>),
     Array(Vec<Shape>),
 }
 
@@ -221,10 +253,12 @@ fn parse_shape(
             let mut fields = Vec::with_capacity(n);
             for _ in 0..n {
                 let kl = p.count(p.0.len(), "a key's length")?;
-                let key = std::str::from_utf8(p.take(kl)?)
-                    .map_err(|_| bad("a key is not UTF-8"))?
-                    .to_string();
-                fields.push((key, parse_shape(p, depth + 1, leaves, nodes)?));
+                let key =
+                    std::str::from_utf8(p.take(kl)?).map_err(|_| bad("a key is not UTF-8"))?;
+                let mut frag = Vec::with_capacity(key.len() + 3);
+                json_string(key, &mut frag);
+                frag.push(b':');
+                fields.push((frag, parse_shape(p, depth + 1, leaves, nodes)?));
             }
             Ok(Shape::Object(fields))
         }
@@ -251,31 +285,47 @@ fn write_leaves(v: &Value, cols: &mut [Column], leaf: &mut usize) {
     }
 }
 
-fn build(
+/// Writes one entry of `shape` as JSON text, taking the next row of each of its columns.
+fn write_json(
     shape: &Shape,
     cols: &mut [ColumnReader<'_>],
     leaf: &mut usize,
-) -> Result<Value, FrameError> {
-    Ok(match shape {
+    out: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    match shape {
         Shape::Leaf => {
-            let v = cols[*leaf].next()?;
+            cols[*leaf].next(out)?;
             *leaf += 1;
-            v
         }
         Shape::Object(fields) => {
-            let mut m = Map::new();
-            for (k, s) in fields {
-                m.insert(k.clone(), build(s, cols, leaf)?);
+            out.push(b'{');
+            for (i, (key, s)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key);
+                write_json(s, cols, leaf, out)?;
             }
-            Value::Object(m)
+            out.push(b'}');
         }
-        Shape::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|s| build(s, cols, leaf))
-                .collect::<Result<_, _>>()?,
-        ),
-    })
+        Shape::Array(items) => {
+            out.push(b'[');
+            for (i, s) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(s, cols, leaf, out)?;
+            }
+            out.push(b']');
+        }
+    }
+    Ok(())
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str, out: &mut Vec<u8>) {
+    // Writing a string into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// One leaf's rows as written.
@@ -285,7 +335,7 @@ struct Column {
     data: Vec<u8>,
     prev_int: i64,
     prev_uuid: u128,
-    seen: HashMap<String, u64>,
+    seen: FastMap<String, u64>,
     strings: u64,
 }
 
@@ -326,11 +376,11 @@ impl Column {
     }
 
     fn string(&mut self, s: &str) {
-        if let Some(&at) = self.seen.get(s) {
+        if let Some(at) = self.seen.get_mut(s) {
             self.tags.push(T_STR_BACK);
-            put_varint(&mut self.data, self.strings - 1 - at);
+            put_varint(&mut self.data, self.strings - 1 - *at);
             // The most recent occurrence is the one referred to next time.
-            self.seen.insert(s.to_string(), self.strings);
+            *at = self.strings;
             self.strings += 1;
             return;
         }
@@ -369,7 +419,8 @@ struct ColumnReader<'a> {
     data: Varints<'a>,
     prev_int: i64,
     prev_uuid: u128,
-    strings: Vec<String>,
+    /// Every string row so far (shared, so a back-reference costs no copy).
+    strings: Vec<std::rc::Rc<str>>,
 }
 
 impl<'a> ColumnReader<'a> {
@@ -388,15 +439,17 @@ impl<'a> ColumnReader<'a> {
         self.tags.0.is_empty() && self.data.0.is_empty()
     }
 
-    fn next(&mut self) -> Result<Value, FrameError> {
+    /// Writes the column's next row as JSON.
+    fn next(&mut self, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        use std::io::Write as _;
         let tag = self
             .tags
             .take(1)
             .map_err(|_| bad("a column holds fewer rows than its entries"))?[0];
-        Ok(match tag {
-            T_NULL => Value::Null,
-            T_FALSE => Value::Bool(false),
-            T_TRUE => Value::Bool(true),
+        match tag {
+            T_NULL => out.extend_from_slice(b"null"),
+            T_FALSE => out.extend_from_slice(b"false"),
+            T_TRUE => out.extend_from_slice(b"true"),
             T_INT_SAME | T_INT_DELTA | T_INT => {
                 let i = match tag {
                     T_INT_SAME => self.prev_int,
@@ -404,22 +457,26 @@ impl<'a> ColumnReader<'a> {
                     _ => unzigzag(self.data.varint()?),
                 };
                 self.prev_int = i;
-                Value::Number(i.into())
+                let _ = write!(out, "{i}");
             }
-            T_U64 => Value::Number(self.data.varint()?.into()),
+            T_U64 => {
+                let u = self.data.varint()?;
+                let _ = write!(out, "{u}");
+            }
             T_F64 => {
                 let b = self.data.take(8)?;
                 let f = f64::from_bits(u64::from_le_bytes(
                     b.try_into().map_err(|_| bad("a number is cut"))?,
                 ));
-                Value::Number(Number::from_f64(f).ok_or_else(|| bad("a number is not finite"))?)
+                let n = Number::from_f64(f).ok_or_else(|| bad("a number is not finite"))?;
+                let _ = serde_json::to_writer(&mut *out, &n);
             }
             T_STR => {
                 let len = self.data.count(self.data.0.len(), "a string's length")?;
                 let s = std::str::from_utf8(self.data.take(len)?)
-                    .map_err(|_| bad("a string is not UTF-8"))?
-                    .to_string();
-                self.remember(s)
+                    .map_err(|_| bad("a string is not UTF-8"))?;
+                json_string(s, out);
+                self.strings.push(s.into());
             }
             T_STR_BACK => {
                 let back = self
@@ -428,20 +485,26 @@ impl<'a> ColumnReader<'a> {
                 if self.strings.is_empty() {
                     return Err(bad("a reference to no string"));
                 }
-                let s = &self.strings[self.strings.len() - 1 - back];
+                let s = self.strings[self.strings.len() - 1 - back].clone();
                 self.spend(s.len())?;
-                let s = s.clone();
-                self.remember(s)
+                json_string(&s, out);
+                self.strings.push(s);
             }
             T_UUID => {
                 let b = self.data.take(16)?;
                 let x = u128::from_be_bytes(b.try_into().map_err(|_| bad("an id is cut"))?);
                 let u = x ^ self.prev_uuid;
                 self.prev_uuid = u;
-                self.remember(Uuid::from_u128(u).to_string())
+                let mut buf = Uuid::encode_buffer();
+                let s: &str = Uuid::from_u128(u).hyphenated().encode_lower(&mut buf);
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+                self.strings.push(s.into());
             }
             _ => return Err(bad("unknown column tag")),
-        })
+        }
+        Ok(())
     }
 
     fn spend(&self, n: usize) -> Result<(), FrameError> {
@@ -452,11 +515,6 @@ impl<'a> ColumnReader<'a> {
             .ok_or_else(|| bad("the entries' strings are too large"))?;
         self.budget.set(left);
         Ok(())
-    }
-
-    fn remember(&mut self, s: String) -> Value {
-        self.strings.push(s.clone());
-        Value::String(s)
     }
 }
 

@@ -292,3 +292,48 @@ fn bad_acknowledgements_are_refused() {
         }
     }
 }
+
+#[test]
+#[ignore]
+fn timing_probe() {
+    let entries: Vec<OutboxEnvelope> = (0..5000u128)
+        .map(|i| {
+            envelope(&Entry {
+                id: (0x0190_0000_0000_7000_8000_0000_0000_0000 + (i << 80))
+                    ^ (i * 0x9E37_79B9_7F4A_7C15),
+                own_event_id: true,
+                event_id: 0,
+                wall_ms: 1_764_000_000_000 + i as u64 * 7,
+                counter: 0,
+                seq: 1 + i as u64,
+                staff: None,
+                event: None,
+                lines: vec![Line {
+                    variant: (i % 50) as u16,
+                    qty: 1,
+                    price: 500 + (i % 40) as i64 * 100,
+                    sku: true,
+                    title: format!("Item {:05}", i % 2000),
+                }],
+                void: false,
+                extra_cash: 0,
+            })
+        })
+        .collect();
+    let r = request(entries);
+    for v in [FrameVersion::V1, FrameVersion::V2] {
+        let (mut e, mut d) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        let mut len = 0;
+        for _ in 0..15 {
+            let t = std::time::Instant::now();
+            let b = r.encode_as(v);
+            e = e.min(t.elapsed());
+            let t = std::time::Instant::now();
+            let back = ExchangeRequest::decode(&b).unwrap();
+            d = d.min(t.elapsed());
+            assert_eq!(back, r);
+            len = b.len();
+        }
+        eprintln!("{v:?}: {len} B, encode {e:?}, decode {d:?}");
+    }
+}
