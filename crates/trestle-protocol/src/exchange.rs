@@ -165,7 +165,12 @@ impl ExchangeRequest {
             FrameVersion::V1 => {
                 let _ = serde_json::to_writer(&mut frame, &EntriesOut(&self.entries));
             }
-            FrameVersion::V2 => encode_entries(&self.entries, &mut frame),
+            FrameVersion::V2 => {
+                if !encode_entries(&self.entries, &mut frame) {
+                    // Never for serde_json's own output; the older frame carries anything.
+                    return self.encode_as(FrameVersion::V1);
+                }
+            }
         }
         compress(&frame)
     }
