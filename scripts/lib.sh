@@ -95,10 +95,11 @@ build_ui() {
 
 # ensure_e2e_deps: what the WebDriver tests of the desktop app need (tests/e2e/) beside the app's
 # build: Xvfb (+ xauth for xvfb-run), xdotool (the tests' barcode scanner: real X key events),
-# Debian's WebKitWebDriver, and tauri-driver 2 in ~/.cargo/bin. Installs only what is missing.
+# ImageMagick (the screenshots, from the X server), Debian's WebKitWebDriver, and tauri-driver 2
+# in ~/.cargo/bin. Installs only what is missing.
 ensure_e2e_deps() {
   ensure_app_deps
-  ensure_apt xvfb xauth webkit2gtk-driver xdotool
+  ensure_apt xvfb xauth webkit2gtk-driver xdotool imagemagick
   local bin="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin"
   if ! command -v tauri-driver >/dev/null && [ ! -x "$bin/tauri-driver" ]; then
     say "installing tauri-driver 2"

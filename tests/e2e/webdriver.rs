@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 /// The W3C name of an element reference in JSON.
@@ -20,6 +19,7 @@ pub mod key {
     pub const SPACE: char = ' ';
     pub const ALT: char = '\u{E00A}';
     pub const SHIFT: char = '\u{E008}';
+    pub const F4: char = '\u{E034}';
     pub const F8: char = '\u{E038}';
     pub const F10: char = '\u{E03A}';
 }
@@ -76,14 +76,6 @@ impl Session {
 
     fn post(&self, path: &str, body: Value) -> Value {
         let v = self.send(reqwest::Method::POST, path, Some(body));
-        if let Some(err) = v.get("error") {
-            panic!("WebDriver {path}: {err}: {}", v["message"]);
-        }
-        v
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let v = self.send(reqwest::Method::GET, path, None);
         if let Some(err) = v.get("error") {
             panic!("WebDriver {path}: {err}: {}", v["message"]);
         }
@@ -191,14 +183,6 @@ impl Session {
             json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
         );
         self.send(reqwest::Method::DELETE, "/actions", None);
-    }
-
-    /// The window as a PNG.
-    pub fn screenshot(&self) -> Vec<u8> {
-        let b64 = self.get("/screenshot");
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().expect("a base64 screenshot"))
-            .expect("the screenshot decodes")
     }
 
     /// Ends the session (the app closes).

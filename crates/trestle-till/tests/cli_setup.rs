@@ -183,3 +183,24 @@ fn bad_init_arguments_are_refused_before_anything_is_created() {
     assert!(m.contains("XYZ"), "{m}");
     assert!(!cli.dir.exists());
 }
+
+#[test]
+fn logs_to_a_pipe_are_plain_text() {
+    // stderr is a pipe here, as in a log file or a service's journal: no terminal colours.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
+        .arg("--data-dir")
+        .arg(tmp.path().join("till"))
+        .arg("init")
+        .args(GBP_INIT)
+        .env("TRESTLE_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("applied till migration"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log:?}"
+    );
+}

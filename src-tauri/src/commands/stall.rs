@@ -165,6 +165,18 @@ pub fn reservation_hand_over(
     })
 }
 
+/// Marks a pickup packed and ready to hand over (`held → ready`).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn reservation_mark_ready(
+    args: CodeArgs,
+    state: State<'_, AppState>,
+) -> CmdResult<Reservation> {
+    state.with(|t, _| {
+        let p = t.mark_pickup_ready(&args.code)?;
+        reservation_out(t, &p)
+    })
+}
+
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn stock_levels(args: QueryArgs, state: State<'_, AppState>) -> CmdResult<Vec<StockRow>> {
     state.with(|t, _| {

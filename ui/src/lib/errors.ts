@@ -115,6 +115,16 @@ const BY_AREA: Record<string, string> = {
 
 const GENERIC = 'Something went wrong on this till. Nothing was changed; try again.';
 
+/** What the cashier was doing, when a code's sentence depends on it. */
+export type Doing = 'mark_ready';
+
+/** Sentences for a code while doing something else than its usual action. */
+const WHILE: Record<Doing, Record<string, string>> = {
+  mark_ready: {
+    'pickup.refused': 'That pickup cannot be marked ready.',
+  },
+};
+
 /** True for `{code, message}` values from the till. */
 export function isAppError(e: unknown): e is AppError {
   return typeof e === 'object' && e !== null
@@ -127,10 +137,10 @@ function sentence(s: string): string {
   return t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
 }
 
-/** What to show for anything thrown by a command. */
-export function describeError(e: unknown): Shown {
+/** What to show for anything thrown by a command; `doing` picks the sentence where it differs. */
+export function describeError(e: unknown, doing?: Doing): Shown {
   if (!isAppError(e)) return { text: GENERIC };
-  const text = SENTENCES[e.code] ?? BY_AREA[e.code.split('.')[0]] ?? GENERIC;
+  const text = (doing && WHILE[doing][e.code]) ?? SENTENCES[e.code] ?? BY_AREA[e.code.split('.')[0]] ?? GENERIC;
   if (DETAIL_CODES.has(e.code) && e.message && !/\n\s+at |panicked|os error/.test(e.message)) {
     return { text, detail: sentence(e.message) };
   }

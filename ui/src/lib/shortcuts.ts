@@ -27,6 +27,7 @@ export type Action =
   | 'pay.split'
   | 'receipt.print'
   | 'refund'
+  | 'pickup.ready'
   | 'close';
 
 export interface Shortcut {
@@ -35,7 +36,7 @@ export interface Shortcut {
   keys: string[];
   what: string;
   /** Where it applies; absent = everywhere. */
-  group: 'Everywhere' | 'Sell' | 'Pay and receipt';
+  group: 'Everywhere' | 'Sell' | 'Pickups' | 'Pay and receipt';
   /** True when it also works while typing in a text field. */
   inFields: boolean;
 }
@@ -58,6 +59,7 @@ export const SHORTCUTS: Shortcut[] = [
   { action: 'line.discount', keys: ['F6'], what: 'Discount on the selected line', group: 'Sell', inFields: true },
   { action: 'cart.discount', keys: ['F7'], what: 'Discount on the whole cart', group: 'Sell', inFields: true },
   { action: 'cart.clear', keys: ['Alt+N'], what: 'New sale (empty the cart)', group: 'Sell', inFields: true },
+  { action: 'pickup.ready', keys: ['F4'], what: 'Mark the open pickup packed and ready', group: 'Pickups', inFields: true },
   { action: 'pay.cash', keys: ['F8'], what: 'Pay cash (then Enter for the exact amount, or 1–4 for a quick amount)', group: 'Pay and receipt', inFields: true },
   { action: 'pay.card', keys: ['F9'], what: 'Pay by card (type the terminal reference, Enter)', group: 'Pay and receipt', inFields: true },
   { action: 'pay.split', keys: ['F10'], what: 'Split between cash and card', group: 'Pay and receipt', inFields: true },

@@ -4,7 +4,7 @@
 
 import { call } from './api';
 import type { SyncStatus, TillStatus } from './contract';
-import { describeError, type Shown } from './errors';
+import { describeError, type Doing, type Shown } from './errors';
 import type { Action, Screen } from './shortcuts';
 import type { ThemeName } from './theme/tokens';
 
@@ -48,8 +48,8 @@ export function dispatchAction(a: Action): boolean {
   return handlers.get(ui.screen)?.(a) ?? false;
 }
 
-export function showError(e: unknown): void {
-  ui.banner = { kind: 'error', ...describeError(e) };
+export function showError(e: unknown, doing?: Doing): void {
+  ui.banner = { kind: 'error', ...describeError(e, doing) };
 }
 
 export function showInfo(text: string): void {

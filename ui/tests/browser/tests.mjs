@@ -260,6 +260,34 @@ export const tests = {
     assert.equal(await text(page, '[data-testid="reservation-status"]'), 'Partly collected');
   },
 
+  async 'pickups: mark a held pickup ready by F4; a refusal in words'({ page, open, shot }) {
+    await open();
+    await page.keyboard.press('Alt+2');
+    await page.waitForSelector('[data-testid="pickup-item"]');
+    await page.locator('[data-testid="pickup-search"]').fill('p3zx9');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="mark-ready"]');
+    assert.equal(await text(page, '[data-testid="reservation-status"]'), 'Held');
+    await shot('pickup-held');
+    await page.keyboard.press('F4');
+    await page.waitForSelector('[data-testid="mark-ready"]', { state: 'detached' });
+    assert.equal(await text(page, '[data-testid="reservation-status"]'), 'Ready');
+    assert.match(await text(page, '[data-testid="banner"]'), /Pickup P3ZX9 for Jean Habimana is marked ready/);
+    assert.deepEqual(await calls(page, 'reservation_mark_ready'), [{ code: 'P3ZX9' }]);
+    // F4 on a pickup that is ready already does nothing; a refusal from the till is in words.
+    await page.keyboard.press('F4');
+    assert.equal((await calls(page, 'reservation_mark_ready')).length, 1);
+    await page.evaluate(() => { window.mockTill.reservations[2].status = 'held'; });
+    await page.locator('[data-testid="pickup-search"]').fill('r2tt8');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="reservation-code"]')?.textContent === 'R2TT8');
+    await page.evaluate(() => window.mockTill.failNext.set('reservation_mark_ready', { code: 'pickup.refused', message: 'pickup R2TT8 is held by hub; mark it ready there' }));
+    await page.locator('[data-testid="mark-ready"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="banner-text"]')?.textContent === 'That pickup cannot be marked ready.');
+    assert.equal(await text(page, '[data-testid="banner-detail"]'), 'Pickup R2TT8 is held by hub; mark it ready there.');
+    assert.equal(await text(page, '[data-testid="reservation-status"]'), 'Held');
+  },
+
   async 'stock: levels and a count correction with a reason'({ page, open, shot }) {
     await open();
     await page.keyboard.press('Alt+3');

@@ -22,6 +22,13 @@ describe('describeError', () => {
       expect(s.text).toMatch(/^[A-Z].*[.]$/);
     }
   });
+  it('words a refusal by what the cashier was doing', () => {
+    const e = { code: 'pickup.refused', message: 'pickup K7MQ4 is held by hub; mark it ready there' };
+    expect(describeError(e, 'mark_ready'))
+      .toEqual({ text: 'That pickup cannot be marked ready.', detail: 'Pickup K7MQ4 is held by hub; mark it ready there.' });
+    expect(describeError(e).text).toBe('That hand-over is not possible.');
+    expect(describeError({ code: 'pickup.not_found', message: 'x' }, 'mark_ready').text).toMatch(/^No pickup matches/);
+  });
   it('falls back by area', () => {
     expect(describeError({ code: 'sync.something_new', message: 'x' }).text).toMatch(/Keep selling/);
   });

@@ -24,6 +24,7 @@ export interface Commands {
   reservation_get: [CodeArgs, Reservation];
   reservation_quote: [CodeTendersArgs, TenderQuote];
   reservation_hand_over: [HandOverArgs, HandOver];
+  reservation_mark_ready: [CodeArgs, Reservation];
   stock_levels: [QueryArgs, Array<StockRow>];
   stock_count: [CountArgs, StockRow];
   sync_status: [Record<string, never>, SyncStatus];
@@ -54,6 +55,7 @@ export const COMMANDS = [
   'reservation_get',
   'reservation_quote',
   'reservation_hand_over',
+  'reservation_mark_ready',
   'stock_levels',
   'stock_count',
   'sync_status',

@@ -61,6 +61,7 @@ export class MockTill {
       this.reservation('P3ZX9', 'Jean Habimana', null, 'jean.h@example.com', 'paid', [[item(0), 1]], 8600, today),
       this.reservation('R2TT8', 'Grace Mukamana', '+250 722 555 010', null, 'deposit', [[item(7), 2]], 2000, today),
     ];
+    this.reservations[1].status = 'held'; // not packed yet
     for (const r of this.reservations) for (const l of r.lines) this.stock.get(l.variant_id)!.held += l.qty;
     const conflict: Conflict = {
       id: 'cf-1', kind: 'conflict.made_to_order_short',
@@ -229,6 +230,14 @@ export class MockTill {
       }
       case 'reservation_get': return this.res(String(a.code));
       case 'reservation_quote': return this.quote(this.res(String(a.code)).remaining, a.tenders as Tender[]);
+      case 'reservation_mark_ready': {
+        const r = this.res(String(a.code));
+        if (r.status === 'ready') fail('pickup.refused', `pickup ${r.code} is marked ready already`);
+        if (r.status !== 'held') fail('pickup.refused', `pickup ${r.code} is already ${r.status.replace('_', ' ')}`);
+        r.status = 'ready';
+        this.sync.pending_events += 1;
+        return r;
+      }
       case 'reservation_hand_over': {
         const r = this.res(String(a.code));
         if (r.status === 'collected') fail('reservation.closed', 'the reservation is collected');
