@@ -11,6 +11,7 @@ mod day;
 mod fault_run;
 mod live_drop;
 mod market_day;
+mod outbox_frame;
 mod replica;
 mod replica_model;
 mod sale_commit;

@@ -67,6 +67,10 @@ pub struct Report {
     pub snapshots: Way,
     /// The outbox as JSON, uncompressed (what the old protocol sent), bytes.
     pub outbox_json_bytes: u64,
+    /// Till 0's outbox (its pending entries before its pass) in each frame encoding.
+    pub outbox_frames: Vec<crate::outbox_frame::Encoding>,
+    /// The passes' requests by path: (path, requests, bytes up, bytes down).
+    pub by_path: Vec<(String, u64, u64, u64)>,
     /// Trestle's bytes and time as thousandths of each baseline's.
     pub bytes_vs_raw_milli: u64,
     pub bytes_vs_snapshots_milli: u64,
@@ -124,6 +128,9 @@ pub fn run(o: &Options) -> Result<Report> {
         .map(|(t, _)| outbox_bytes(t))
         .sum::<Result<u64>>()?;
 
+    let outbox_frames =
+        crate::outbox_frame::encodings(&crate::outbox_frame::pending(&tills[0].0)?)?;
+
     stage.proxy.reset_counts();
     let mut passes = Vec::new();
     let started = Instant::now();
@@ -153,6 +160,12 @@ pub fn run(o: &Options) -> Result<Report> {
         bytes_down: c.bytes_down,
         exchanges: c.exchanges,
     };
+    let by_path = stage
+        .proxy
+        .counts_by_path()
+        .into_iter()
+        .map(|(p, c)| (p, c.requests, c.bytes_up, c.bytes_down))
+        .collect();
     let converged = converged(&stage, &tills, o)?;
 
     let raw_sync = raw_sync(&hub_doc, &till_docs, &schedule(o.tills))?;
@@ -174,6 +187,8 @@ pub fn run(o: &Options) -> Result<Report> {
         raw_sync,
         snapshots,
         outbox_json_bytes,
+        outbox_frames,
+        by_path,
         converged,
     })
 }
@@ -368,6 +383,34 @@ pub fn print(r: &Report) {
     println!();
     for (till, ms, bytes) in &r.passes {
         println!("  pass of till {till}: {ms} ms, {} B", thousands(*bytes));
+    }
+    println!();
+    println!(
+        "{:<44} {:>9} {:>12} {:>12}",
+        "request path", "requests", "up", "down"
+    );
+    for (path, n, up, down) in &r.by_path {
+        println!(
+            "{:<44} {:>9} {:>12} {:>12}",
+            path,
+            n,
+            thousands(*up),
+            thousands(*down)
+        );
+    }
+    println!();
+    println!(
+        "{:<44} {:>12} {:>9} {:>12}",
+        "till 0's outbox, one frame", "bytes", "B/sale", "enc+dec µs"
+    );
+    for e in &r.outbox_frames {
+        println!(
+            "{:<44} {:>12} {:>9} {:>12}",
+            e.name,
+            thousands(e.bytes),
+            crate::stats::milli_str(e.milli_bytes_per_entry),
+            e.round_trip_us
+        );
     }
     println!(
         "trestle / raw sync: time {}, bytes {}; trestle / snapshots: time {}, bytes {}",

@@ -49,6 +49,16 @@ pub enum LedgerEvent {
 }
 
 impl LedgerEvent {
+    /// The record's own id (the sale's, refund's or void's): its outbox event id since
+    /// decision 105.
+    pub fn record_id(&self) -> uuid::Uuid {
+        match self {
+            LedgerEvent::SaleCompleted(s) => s.id.0,
+            LedgerEvent::SaleRefunded(r) => r.id.0,
+            LedgerEvent::SaleVoided(v) => v.id.0,
+        }
+    }
+
     /// The event's kind as stored in the outbox (`sale_completed`, …).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -43,23 +43,25 @@ pub struct Currency {
 impl Currency {
     /// Parses a currency code (case-insensitive), e.g. `"gbp"` → GBP with exponent 2.
     pub fn parse(input: &str) -> Result<Currency> {
-        let code = input.trim().to_ascii_uppercase();
-        let exponent = if EXP0.contains(&code.as_str()) {
-            0
-        } else if EXP3.contains(&code.as_str()) {
-            3
-        } else if EXP4.contains(&code.as_str()) {
-            4
-        } else if CODES_EXP2.contains(&code.as_str()) {
+        let unknown = || Error::UnknownCurrency(input.trim().to_string());
+        // Every code is three ASCII letters: uppercased on the stack, looked up in the sorted
+        // lists (a ledger record names its currency a dozen times, so this runs often).
+        let mut code: [u8; 3] = input.trim().as_bytes().try_into().map_err(|_| unknown())?;
+        code.make_ascii_uppercase();
+        let text = std::str::from_utf8(&code).map_err(|_| unknown())?;
+        let found = |list: &[&str]| list.binary_search(&text).is_ok();
+        let exponent = if found(CODES_EXP2) {
             2
+        } else if found(EXP0) {
+            0
+        } else if found(EXP3) {
+            3
+        } else if found(EXP4) {
+            4
         } else {
-            return Err(Error::UnknownCurrency(input.trim().to_string()));
+            return Err(unknown());
         };
-        let b = code.as_bytes();
-        Ok(Currency {
-            code: [b[0], b[1], b[2]],
-            exponent,
-        })
+        Ok(Currency { code, exponent })
     }
 
     /// The three-letter code, e.g. `"GBP"`.
@@ -98,8 +100,17 @@ impl Serialize for Currency {
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Currency::parse(&s).map_err(serde::de::Error::custom)
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Currency;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an ISO 4217 currency code")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Currency, E> {
+                Currency::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Code)
     }
 }
 
@@ -298,6 +309,29 @@ mod tests {
 
     fn c(code: &str) -> Currency {
         Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn the_code_lists_are_sorted_and_disjoint_for_the_lookup() {
+        let lists = [EXP0, EXP3, EXP4, CODES_EXP2];
+        for l in lists {
+            assert!(l.windows(2).all(|w| w[0] < w[1]), "{l:?}");
+        }
+        let mut all: Vec<&str> = lists.concat();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n);
+        for code in all {
+            assert_eq!(c(code).code(), code);
+            assert_eq!(c(&format!(" {} ", code.to_lowercase())).code(), code);
+        }
+        for bad in ["", "GB", "GBPX", "XXX", "gbé", "ÉÉ"] {
+            assert!(Currency::parse(bad).is_err(), "{bad}");
+        }
+        let from_json: Currency = serde_json::from_str("\"GBP\"").unwrap();
+        assert_eq!(from_json, c("GBP"));
+        assert!(serde_json::from_str::<Currency>("\"ZZZ\"").is_err());
     }
 
     #[test]

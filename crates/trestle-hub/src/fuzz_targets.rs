@@ -224,18 +224,30 @@ pub fn sync_message(data: &[u8]) {
 /// `POST /v1/sync/exchange`'s body (a zstd frame): decoded with the decompression cap, `Ok` or
 /// `Err`, never a panic; a decoded frame re-encodes to one that decodes the same, its outbox
 /// entries store and decode like a batch's, and its changes merge into the hub's replica (or
-/// are refused leaving it as it was). `data` is tried both as it is and compressed, so the
-/// mutations reach the frame's own structure and not only zstd's.
+/// are refused leaving it as it was). Both versions (`TSX1` JSON, `TSX2` columns): a request
+/// decoded from either re-encodes in each and decodes the same; an answer (`TSY1` ids, `TSY2`
+/// positions) re-encodes and decodes the same. `data` is tried both as it is and compressed, so
+/// the mutations reach the frame's own structure and not only zstd's.
 pub fn sync_exchange(data: &[u8]) {
-    use trestle_protocol::exchange::{ExchangeAnswer, ExchangeRequest};
+    use trestle_protocol::exchange::{ExchangeAnswer, ExchangeRequest, FrameVersion};
     let compressed = zstd::bulk::compress(data, 1).unwrap_or_default();
     for body in [data, &compressed[..]] {
-        let _ = ExchangeAnswer::decode(body);
+        if let Ok(answer) = ExchangeAnswer::decode(body) {
+            assert_eq!(
+                ExchangeAnswer::decode(&answer.encode()).as_ref(),
+                Ok(&answer),
+                "the answer round-trips"
+            );
+        }
         let Ok(req) = ExchangeRequest::decode(body) else {
             continue;
         };
-        let again = ExchangeRequest::decode(&req.encode()).expect("a decoded frame re-encodes");
-        assert_eq!(again, req, "the frame round-trips");
+        for version in [FrameVersion::V1, FrameVersion::V2] {
+            let (again, v) = ExchangeRequest::decode_versioned(&req.encode_as(version))
+                .expect("a decoded frame re-encodes");
+            assert_eq!(v, version);
+            assert_eq!(again, req, "the frame round-trips");
+        }
         for e in &req.entries {
             let stored = serde_json::to_string(&e.event).expect("a decoded event encodes");
             let back: trestle_core::ledger::LedgerEvent =

@@ -150,12 +150,31 @@ impl Counts {
     }
 }
 
+/// What went through the proxy for one request path (the query left out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathCounts {
+    pub requests: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+}
+
 #[derive(Default)]
 struct Counters {
     up: AtomicU64,
     down: AtomicU64,
     exchanges: AtomicU64,
     faults: [AtomicU64; 5],
+    by_path: Mutex<std::collections::BTreeMap<String, PathCounts>>,
+}
+
+impl Counters {
+    fn path(&self, path: &str, up: u64, down: u64) {
+        let mut m = lock(&self.by_path);
+        let c = m.entry(path.to_string()).or_default();
+        c.requests += u64::from(up > 0);
+        c.bytes_up += up;
+        c.bytes_down += down;
+    }
 }
 
 struct Shared {
@@ -233,9 +252,15 @@ impl Proxy {
         }
     }
 
+    /// Requests and bytes by request path (`/v1/sync/exchange`, …), since the last reset.
+    pub fn counts_by_path(&self) -> std::collections::BTreeMap<String, PathCounts> {
+        lock(&self.shared.counters.by_path).clone()
+    }
+
     /// Sets every count back to zero.
     pub fn reset_counts(&self) {
         let c = &self.shared.counters;
+        lock(&c.by_path).clear();
         for n in [&c.up, &c.down, &c.exchanges].into_iter().chain(&c.faults) {
             n.store(0, Ordering::Relaxed);
         }
@@ -296,6 +321,7 @@ fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> {
         };
         let c = &shared.counters;
         c.up.fetch_add(len64(&request.bytes), Ordering::Relaxed);
+        c.path(&request.path, len64(&request.bytes), 0);
         let n = c.exchanges.fetch_add(1, Ordering::Relaxed);
         let (fault, mut rng) = choose(&lock(&shared.faults), n);
         if let Some(f) = fault {
@@ -354,6 +380,7 @@ fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> {
                 let cut = usize::try_from(rng.below(len64(&answer.bytes))).unwrap_or(0);
                 c.down
                     .fetch_add(len64(&answer.bytes[..cut]), Ordering::Relaxed);
+                c.path(&request.path, 0, len64(&answer.bytes[..cut]));
                 let _ = to_client.write_all(&answer.bytes[..cut]);
                 let _ = socket2::SockRef::from(&to_client).set_linger(Some(Duration::ZERO));
                 return Ok(());
@@ -366,6 +393,7 @@ fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> {
                         .min(answer.bytes.len() - answer.head_len);
                 c.down
                     .fetch_add(len64(&answer.bytes[..keep]), Ordering::Relaxed);
+                c.path(&request.path, 0, len64(&answer.bytes[..keep]));
                 let _ = to_client.write_all(&answer.bytes[..keep]);
                 let _ = to_client.shutdown(Shutdown::Both);
                 return Ok(());
@@ -373,6 +401,7 @@ fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> {
             _ => {}
         }
         c.down.fetch_add(len64(&answer.bytes), Ordering::Relaxed);
+        c.path(&request.path, 0, len64(&answer.bytes));
         to_client.write_all(&answer.bytes)?;
         to_client.flush()?;
         if answer.close || request.close {
@@ -410,6 +439,8 @@ struct Message {
     head_len: usize,
     /// The request's method (requests only).
     method: String,
+    /// The request's path without its query (requests only).
+    path: String,
     /// The message says `Connection: close`.
     close: bool,
 }
@@ -491,10 +522,20 @@ fn read_message(
         r.read_to_end(&mut bytes)?;
         close = true;
     }
+    let path = match request_method {
+        None => first
+            .split(' ')
+            .nth(1)
+            .and_then(|t| t.split('?').next())
+            .unwrap_or("")
+            .to_string(),
+        Some(_) => String::new(),
+    };
     Ok(Some(Message {
         bytes,
         head_len,
         method,
+        path,
         close,
     }))
 }

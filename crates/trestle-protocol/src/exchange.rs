@@ -6,15 +6,23 @@
 //! running past its end, or trailing bytes.
 //!
 //! Frame (after decompression), every length a little-endian u32:
-//! request `TSX1` · heads count · 32 bytes per head · changes length · changes · outbox JSON
-//! (an array of entries, to the end); answer `TSY1` · flags (bit 0: the hub holds every head the
-//! till named) · heads count · heads · changes length · changes · acknowledgement JSON.
+//! request `TSX2` · heads count · 32 bytes per head · changes length · changes · the outbox
+//! entries column by column ([`crate::columns`], to the end); answer `TSY2` · flags (bit 0: the
+//! hub holds every head the till named) · heads count · heads · changes length · changes ·
+//! acknowledgement by position (varints: entries covered, duplicates, then each duplicate's
+//! position as the gap from the previous one).
+//!
+//! Version 1, which tills before decision 106 send and the hub still reads: request `TSX1` · the
+//! same heads and changes · the outbox as a JSON array; answer `TSY1` · the same · the
+//! acknowledgement as JSON (`accepted` and `duplicates` event ids). The hub answers each request
+//! in its own version.
 
 use std::io::Read as _;
 
 use serde::{Deserialize, Serialize};
 use trestle_core::ledger::OutboxEnvelope;
 
+use crate::columns::{decode_entries, encode_entries, put_varint};
 use crate::sync::OutboxAck;
 
 /// The largest compressed exchange body either side accepts.
@@ -31,8 +39,62 @@ pub const EXCHANGE_CONTENT_TYPE: &str = "application/vnd.trestle.exchange+zstd";
 /// zstd level: 3 compresses a day's outbox ~14× at hundreds of MB/s.
 const LEVEL: i32 = 3;
 
-const REQUEST_MAGIC: &[u8; 4] = b"TSX1";
-const ANSWER_MAGIC: &[u8; 4] = b"TSY1";
+const REQUEST_MAGIC_V1: &[u8; 4] = b"TSX1";
+const REQUEST_MAGIC: &[u8; 4] = b"TSX2";
+const ANSWER_MAGIC_V1: &[u8; 4] = b"TSY1";
+const ANSWER_MAGIC: &[u8; 4] = b"TSY2";
+
+/// The version of a request frame; the hub answers in the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameVersion {
+    /// `TSX1`/`TSY1`: entries and acknowledgement as JSON.
+    V1,
+    /// `TSX2`/`TSY2`: entries by columns, acknowledgement by position.
+    V2,
+}
+
+/// Which of the request's entries the hub now holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acknowledgement {
+    /// By event id (a `TSY1` answer, to a `TSX1` request).
+    Ids(OutboxAck),
+    /// By position in the request (a `TSY2` answer): the first `covered` entries are held by
+    /// the hub; those at `duplicates` (ascending) it had before, the others it stored now.
+    Positions { covered: u32, duplicates: Vec<u32> },
+}
+
+impl Acknowledgement {
+    /// The answer to `version` for `ids`, the request's entries in order, of which the hub had
+    /// `ack.duplicates` before and stored `ack.accepted` now.
+    pub fn for_request(version: FrameVersion, ids: &[uuid::Uuid], ack: OutboxAck) -> Self {
+        match version {
+            FrameVersion::V1 => Acknowledgement::Ids(ack),
+            FrameVersion::V2 => {
+                let dups: std::collections::HashSet<uuid::Uuid> =
+                    ack.duplicates.iter().copied().collect();
+                let known: std::collections::HashSet<uuid::Uuid> = ack
+                    .accepted
+                    .iter()
+                    .copied()
+                    .chain(dups.iter().copied())
+                    .collect();
+                // Covered: the longest prefix of the request the hub holds (all of it, as the
+                // hub stores a whole request or refuses it).
+                let covered = ids.iter().take_while(|id| known.contains(id)).count();
+                let duplicates = ids[..covered]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| dups.contains(id))
+                    .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+                    .collect();
+                Acknowledgement::Positions {
+                    covered: u32::try_from(covered).unwrap_or(u32::MAX),
+                    duplicates,
+                }
+            }
+        }
+    }
+}
 
 /// What a till sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +115,7 @@ pub struct ExchangeAnswer {
     pub complete: bool,
     pub heads: Vec<[u8; 32]>,
     pub changes: Vec<u8>,
-    pub ack: OutboxAck,
+    pub ack: Acknowledgement,
 }
 
 /// Why a frame was refused.
@@ -84,58 +146,116 @@ struct EntriesOut<'a>(&'a [OutboxEnvelope]);
 struct EntriesIn(Vec<OutboxEnvelope>);
 
 impl ExchangeRequest {
+    /// The current frame (`TSX2`).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(FrameVersion::V2)
+    }
+
+    /// The frame of `version` (`V1` is what tills before decision 106 sent).
+    pub fn encode_as(&self, version: FrameVersion) -> Vec<u8> {
         let mut frame = Vec::with_capacity(self.changes.len() + 64 * self.entries.len() + 64);
-        frame.extend_from_slice(REQUEST_MAGIC);
+        frame.extend_from_slice(match version {
+            FrameVersion::V1 => REQUEST_MAGIC_V1,
+            FrameVersion::V2 => REQUEST_MAGIC,
+        });
         put_heads(&mut frame, &self.heads);
         put_bytes(&mut frame, &self.changes);
-        // Serialising typed entries cannot fail.
-        let _ = serde_json::to_writer(&mut frame, &EntriesOut(&self.entries));
+        match version {
+            // Serialising typed entries cannot fail.
+            FrameVersion::V1 => {
+                let _ = serde_json::to_writer(&mut frame, &EntriesOut(&self.entries));
+            }
+            FrameVersion::V2 => {
+                if !encode_entries(&self.entries, &mut frame) {
+                    // Never for serde_json's own output; the older frame carries anything.
+                    return self.encode_as(FrameVersion::V1);
+                }
+            }
+        }
         compress(&frame)
     }
 
     pub fn decode(body: &[u8]) -> Result<ExchangeRequest, FrameError> {
+        Self::decode_versioned(body).map(|(r, _)| r)
+    }
+
+    /// Decodes either version, saying which it was (the answer must be in the same).
+    pub fn decode_versioned(body: &[u8]) -> Result<(ExchangeRequest, FrameVersion), FrameError> {
         let frame = decompress(body)?;
-        let mut r = Reader::new(&frame, REQUEST_MAGIC)?;
+        let (mut r, version) = Reader::either(&frame, REQUEST_MAGIC_V1, REQUEST_MAGIC)?;
         let heads = r.heads()?;
         let changes = r.bytes()?.to_vec();
-        let EntriesIn(entries) = serde_json::from_slice(r.rest())
-            .map_err(|e| FrameError::Malformed(format!("outbox entries: {e}")))?;
+        let entries = match version {
+            FrameVersion::V1 => {
+                let EntriesIn(entries) = serde_json::from_slice(r.rest())
+                    .map_err(|e| FrameError::Malformed(format!("outbox entries: {e}")))?;
+                entries
+            }
+            FrameVersion::V2 => decode_entries(r.rest())?,
+        };
         if entries.len() > MAX_EXCHANGE_ENTRIES {
             return Err(FrameError::Malformed(format!(
                 "more than {MAX_EXCHANGE_ENTRIES} outbox entries"
             )));
         }
-        Ok(ExchangeRequest {
-            heads,
-            changes,
-            entries,
-        })
+        Ok((
+            ExchangeRequest {
+                heads,
+                changes,
+                entries,
+            },
+            version,
+        ))
     }
 }
 
 impl ExchangeAnswer {
+    /// `TSY1` for an acknowledgement by ids, `TSY2` for one by position.
     pub fn encode(&self) -> Vec<u8> {
-        let mut frame = Vec::with_capacity(self.changes.len() + 40 * self.ack.accepted.len() + 64);
-        frame.extend_from_slice(ANSWER_MAGIC);
+        let mut frame = Vec::with_capacity(self.changes.len() + 64);
+        frame.extend_from_slice(match self.ack {
+            Acknowledgement::Ids(_) => ANSWER_MAGIC_V1,
+            Acknowledgement::Positions { .. } => ANSWER_MAGIC,
+        });
         frame.push(u8::from(self.complete));
         put_heads(&mut frame, &self.heads);
         put_bytes(&mut frame, &self.changes);
-        let _ = serde_json::to_writer(&mut frame, &self.ack);
+        match &self.ack {
+            Acknowledgement::Ids(ack) => {
+                let _ = serde_json::to_writer(&mut frame, ack);
+            }
+            Acknowledgement::Positions {
+                covered,
+                duplicates,
+            } => {
+                put_varint(&mut frame, u64::from(*covered));
+                put_varint(&mut frame, duplicates.len() as u64);
+                let mut prev = 0;
+                for &d in duplicates {
+                    put_varint(&mut frame, u64::from(d.saturating_sub(prev)));
+                    prev = d;
+                }
+            }
+        }
         compress(&frame)
     }
 
     pub fn decode(body: &[u8]) -> Result<ExchangeAnswer, FrameError> {
         let frame = decompress(body)?;
-        let mut r = Reader::new(&frame, ANSWER_MAGIC)?;
+        let (mut r, version) = Reader::either(&frame, ANSWER_MAGIC_V1, ANSWER_MAGIC)?;
         let flags = r.take(1)?[0];
         if flags > 1 {
             return Err(FrameError::Malformed("unknown flags".into()));
         }
         let heads = r.heads()?;
         let changes = r.bytes()?.to_vec();
-        let ack: OutboxAck = serde_json::from_slice(r.rest())
-            .map_err(|e| FrameError::Malformed(format!("acknowledgement: {e}")))?;
+        let ack = match version {
+            FrameVersion::V1 => Acknowledgement::Ids(
+                serde_json::from_slice(r.rest())
+                    .map_err(|e| FrameError::Malformed(format!("acknowledgement: {e}")))?,
+            ),
+            FrameVersion::V2 => positions(r.rest())?,
+        };
         Ok(ExchangeAnswer {
             complete: flags == 1,
             heads,
@@ -143,6 +263,45 @@ impl ExchangeAnswer {
             ack,
         })
     }
+}
+
+/// A `TSY2` acknowledgement: covered, the count of duplicates, their positions as gaps.
+fn positions(rest: &[u8]) -> Result<Acknowledgement, FrameError> {
+    let mut r = crate::columns::Varints(rest);
+    let limit = u64::try_from(MAX_EXCHANGE_ENTRIES).unwrap_or(u64::MAX);
+    let covered = r.next()?;
+    let count = r.next()?;
+    if covered > limit || count > covered {
+        return Err(FrameError::Malformed(
+            "the acknowledgement covers more entries than an exchange holds".into(),
+        ));
+    }
+    let mut duplicates = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut at = 0u64;
+    for i in 0..count {
+        let gap = r.next()?;
+        if i > 0 && gap == 0 {
+            return Err(FrameError::Malformed(
+                "the acknowledgement names a position twice".into(),
+            ));
+        }
+        at = at.saturating_add(gap);
+        if at >= covered {
+            return Err(FrameError::Malformed(
+                "the acknowledgement names a position it does not cover".into(),
+            ));
+        }
+        duplicates.push(u32::try_from(at).unwrap_or(u32::MAX));
+    }
+    if !r.0.is_empty() {
+        return Err(FrameError::Malformed(
+            "trailing bytes after the acknowledgement".into(),
+        ));
+    }
+    Ok(Acknowledgement::Positions {
+        covered: u32::try_from(covered).unwrap_or(u32::MAX),
+        duplicates,
+    })
 }
 
 fn compress(frame: &[u8]) -> Vec<u8> {
@@ -190,9 +349,15 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(frame: &'a [u8], magic: &[u8; 4]) -> Result<Reader<'a>, FrameError> {
+    /// A frame of version 1 (`v1`) or 2 (`v2`).
+    fn either(
+        frame: &'a [u8],
+        v1: &[u8; 4],
+        v2: &[u8; 4],
+    ) -> Result<(Reader<'a>, FrameVersion), FrameError> {
         match frame.split_first_chunk::<4>() {
-            Some((m, rest)) if m == magic => Ok(Reader { rest }),
+            Some((m, rest)) if m == v1 => Ok((Reader { rest }, FrameVersion::V1)),
+            Some((m, rest)) if m == v2 => Ok((Reader { rest }, FrameVersion::V2)),
             _ => Err(FrameError::Malformed("not an exchange frame".into())),
         }
     }
@@ -248,10 +413,10 @@ mod tests {
             complete: true,
             heads: vec![[7; 32], [9; 32]],
             changes: vec![1, 2, 3],
-            ack: OutboxAck {
+            ack: Acknowledgement::Ids(OutboxAck {
                 accepted: vec![Uuid::from_u128(1)],
                 duplicates: vec![Uuid::from_u128(2)],
-            },
+            }),
         }
     }
 

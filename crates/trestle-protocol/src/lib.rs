@@ -7,6 +7,7 @@
 //! is a 4xx, never silently ignored. Money is integer minor units with its currency code.
 
 pub mod api;
+pub mod columns;
 pub mod exchange;
 pub mod staff;
 pub mod sync;

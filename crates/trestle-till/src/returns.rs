@@ -58,7 +58,7 @@ impl Till {
         let approval_id = self.new_uuid();
         let at = self.tick();
         let id = RefundId(self.new_uuid());
-        let event_id = EventId(self.new_uuid());
+        let event_id = EventId(id.0);
         let shop = self.shop.clone();
         self.write_with_replica(&format!("refund:{id}"), |tx, replica| {
             let (sale, prior, voided) = load_sale(tx, receipt, &shop.prefix)?
@@ -147,7 +147,7 @@ impl Till {
         let approval_id = self.new_uuid();
         let at = self.tick();
         let id = VoidId(self.new_uuid());
-        let event_id = EventId(self.new_uuid());
+        let event_id = EventId(id.0);
         let till_id = self.shop.till_id;
         let prefix = self.shop.prefix.clone();
         self.write_with_replica(&format!("void:{id}"), |tx, replica| {

@@ -97,7 +97,7 @@ impl Till {
             .collect();
         let at = self.tick();
         let sale_id = SaleId(self.new_uuid());
-        let event_id = EventId(self.new_uuid());
+        let event_id = EventId(sale_id.0);
         let shop = self.shop.clone();
         self.write_with_replica(&format!("sale:{sale_id}"), |tx, replica| {
             let mut cart = Cart {

@@ -119,6 +119,8 @@ fn a_sale_writes_its_rows_movements_and_one_outbox_entry_together() {
     let envelope: OutboxEnvelope = serde_json::from_str(&payload).unwrap();
     assert_eq!(envelope.till_id, till.shop().till_id);
     assert_eq!(envelope.event, LedgerEvent::SaleCompleted(sale.clone()));
+    // The idempotency key is the sale's own id (decision 105): no second id on the wire.
+    assert_eq!(envelope.event_id.0, sale.id.0);
     // The shop's clock was saved with the sale.
     let hlc: String = conn
         .query_row("SELECT hlc FROM shop", [], |r| r.get(0))

@@ -106,7 +106,7 @@ fn a_split_sale_refunded_in_full_returns_each_tenders_net_amount() {
     assert_eq!(
         count(
             &conn,
-            "SELECT COUNT(*) FROM outbox WHERE ref = ?1 AND kind = 'sale_refunded'",
+            "SELECT COUNT(*) FROM outbox WHERE ref = ?1 AND event_id = ?1 AND kind = 'sale_refunded'",
             &rid
         ),
         1
@@ -250,7 +250,7 @@ fn voids_are_new_records_and_cannot_be_repeated_or_follow_a_refund() {
     assert_eq!(
         count(
             &conn,
-            "SELECT COUNT(*) FROM outbox WHERE ref = ?1 AND kind = 'sale_voided'",
+            "SELECT COUNT(*) FROM outbox WHERE ref = ?1 AND event_id = ?1 AND kind = 'sale_voided'",
             &vid
         ),
         1

@@ -2,15 +2,23 @@
 //! applied in one job (one savepoint of one group-commit transaction), answered with the changes
 //! the till lacks as one bundle. Exactly once as ever: entries by event id, changes by hash.
 
-use trestle_protocol::exchange::{ExchangeAnswer, ExchangeRequest};
+use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, ExchangeRequest, FrameVersion};
 use uuid::Uuid;
 
 use super::Ctx;
 use crate::error::Result;
 
 impl Ctx<'_> {
-    pub fn exchange(&mut self, device: Uuid, req: ExchangeRequest) -> Result<ExchangeAnswer> {
+    /// The answer is in the request's `version` (`TSY1` ids or `TSY2` positions).
+    pub fn exchange(
+        &mut self,
+        device: Uuid,
+        req: ExchangeRequest,
+        version: FrameVersion,
+    ) -> Result<ExchangeAnswer> {
+        let ids: Vec<Uuid> = req.entries.iter().map(|e| e.event_id.0).collect();
         let ack = self.ingest_entries(device, req.entries)?;
+        let ack = Acknowledgement::for_request(version, &ids, ack);
         if !req.changes.is_empty() {
             let changes = req.changes;
             self.merge_from_till(|replica| replica.merge_bytes(&changes))?;

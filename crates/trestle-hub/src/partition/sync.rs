@@ -17,6 +17,14 @@ use super::{store, Ctx};
 use crate::db::{new_id, now_ms, rfc3339};
 use crate::error::{HubError, Result};
 
+/// A till's ledger event as the shop's log records it (`sale.recorded`, …).
+#[derive(serde::Serialize)]
+struct Recorded<'a> {
+    event_id: Uuid,
+    record: &'a trestle_core::ledger::LedgerEvent,
+    till_id: Uuid,
+}
+
 /// A conflict to record: what kind, about what, the facts and the resolutions offered.
 pub struct NewConflict {
     pub kind: String,
@@ -83,19 +91,22 @@ impl Ctx<'_> {
         }
         let (mut accepted, mut duplicates) = (Vec::new(), Vec::new());
         let now = now_ms();
+        let device_text = device.to_string();
         for e in entries {
             let body = serde_json::to_string(&e.event)?;
-            let n = self.tx.execute(
-                "INSERT INTO till_events (event_id, till_id, kind, body, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
-                params![
+            let n = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO till_events (event_id, till_id, kind, body, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
+                )?
+                .execute(params![
                     e.event_id.0.to_string(),
-                    device.to_string(),
+                    device_text,
                     e.event.kind(),
                     body,
                     now
-                ],
-            )?;
+                ])?;
             if n == 0 {
                 duplicates.push(e.event_id.0);
                 continue;
@@ -106,8 +117,14 @@ impl Ctx<'_> {
                 "sale_refunded" => "sale.refunded",
                 _ => "sale.voided",
             };
+            // The log's text straight from the typed record; the live stream's value beside it.
+            let text = serde_json::to_string(&Recorded {
+                event_id: e.event_id.0,
+                record: &e.event,
+                till_id: device,
+            })?;
             let data = json!({ "till_id": device, "event_id": e.event_id.0, "record": e.event });
-            store::publish(self.tx, self.st, self.published, topic, data)?;
+            store::publish_text(self.tx, self.st, self.published, topic, data, text)?;
         }
         self.mark_synced(device, None)?;
         Ok(OutboxAck {

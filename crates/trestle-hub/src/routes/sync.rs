@@ -109,13 +109,16 @@ pub async fn exchange(
     let body = body.map_err(|_| HubError::TooLarge {
         limit: MAX_EXCHANGE_BODY,
     })?;
-    let req = ExchangeRequest::decode(&body).map_err(|e| match e {
+    let (req, version) = ExchangeRequest::decode_versioned(&body).map_err(|e| match e {
         FrameError::TooLarge => HubError::TooLarge {
             limit: MAX_EXCHANGE_DECODED,
         },
         FrameError::Malformed(why) => HubError::invalid("sync.bad_exchange", why),
     })?;
-    let answer = auth.shop.run(move |ctx| ctx.exchange(device, req)).await?;
+    let answer = auth
+        .shop
+        .run(move |ctx| ctx.exchange(device, req, version))
+        .await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, EXCHANGE_CONTENT_TYPE)],
         answer.encode(),

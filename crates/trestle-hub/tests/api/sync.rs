@@ -332,3 +332,93 @@ async fn a_pickup_handed_over_at_the_stall_while_cancelled_online_is_a_conflict(
     let log = hub.get("/v1/conflicts", &hub.admin).await;
     assert_eq!(log.body["conflicts"].as_array().unwrap().len(), 1);
 }
+
+/// Posts an exchange frame; returns the status and the answer decoded (when 200).
+async fn post_exchange(
+    hub: &Hub,
+    device: &str,
+    body: Vec<u8>,
+) -> (
+    u16,
+    Option<trestle_protocol::exchange::ExchangeAnswer>,
+    String,
+) {
+    let r = hub
+        .client
+        .post(format!("{}/v1/sync/exchange", hub.url))
+        .bearer_auth(device)
+        .header(
+            "content-type",
+            trestle_protocol::exchange::EXCHANGE_CONTENT_TYPE,
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.unwrap();
+    let answer = (status == 200)
+        .then(|| trestle_protocol::exchange::ExchangeAnswer::decode(&bytes).unwrap());
+    (status, answer, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn the_exchange_answers_each_frame_version_in_its_own_and_acknowledges_by_position() {
+    use trestle_protocol::exchange::{Acknowledgement, ExchangeRequest, FrameVersion};
+    let hub = Hub::start().await;
+    let (till, device) = hub.pair("Stall 1").await;
+    let entry = |n: u128| serde_json::from_value(sale_envelope(&till, Uuid::from_u128(n))).unwrap();
+    let request = |entries| ExchangeRequest {
+        heads: Vec::new(),
+        changes: Vec::new(),
+        entries,
+    };
+    // An older till's frame (JSON entries) is answered with event ids.
+    let (status, answer, body) = post_exchange(
+        &hub,
+        &device,
+        request(vec![entry(200)]).encode_as(FrameVersion::V1),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        answer.unwrap().ack,
+        Acknowledgement::Ids(trestle_protocol::OutboxAck {
+            accepted: vec![Uuid::from_u128(200)],
+            duplicates: Vec::new(),
+        })
+    );
+    // The current frame: by position, the entry sent before a duplicate.
+    let (status, answer, body) = post_exchange(
+        &hub,
+        &device,
+        request(vec![entry(201), entry(200), entry(202)]).encode(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        answer.unwrap().ack,
+        Acknowledgement::Positions {
+            covered: 3,
+            duplicates: vec![1],
+        }
+    );
+    // A damaged columnar frame is refused with a reason and stores nothing.
+    let good = request(vec![entry(203)]).encode();
+    let mut frame = zstd::bulk::decompress(&good, 1 << 20).unwrap();
+    let cut = frame.len() - 3;
+    frame.truncate(cut);
+    let (status, _, body) =
+        post_exchange(&hub, &device, zstd::bulk::compress(&frame, 3).unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("sync.bad_exchange"), "{body}");
+    let (_, answer, _) = post_exchange(&hub, &device, good).await;
+    assert_eq!(
+        answer.unwrap().ack,
+        Acknowledgement::Positions {
+            covered: 1,
+            duplicates: Vec::new(),
+        },
+        "the refused frame stored nothing"
+    );
+}

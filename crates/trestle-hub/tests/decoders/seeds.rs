@@ -38,9 +38,12 @@ pub fn all() -> Vec<(&'static str, Files)> {
     ]
 }
 
-/// Bulk exchange frames: empty, with the outbox seeds' entries, with a head and changes bytes.
+/// Bulk exchange frames, `TSX2` and `TSX1`: empty, with the outbox seeds' entries, with a head
+/// and changes bytes; and answers by position (`TSY2`) and by ids (`TSY1`).
 fn exchanges() -> Files {
-    use trestle_protocol::exchange::ExchangeRequest;
+    use trestle_protocol::exchange::{
+        Acknowledgement, ExchangeAnswer, ExchangeRequest, FrameVersion,
+    };
     let entries = outbox_batches()
         .into_iter()
         .filter_map(|(_, b)| serde_json::from_slice::<trestle_protocol::OutboxBatch>(&b).ok())
@@ -56,9 +59,27 @@ fn exchanges() -> Files {
         changes: vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0],
         entries,
     };
+    let answer = |ack| ExchangeAnswer {
+        complete: true,
+        heads: vec![[9; 32]],
+        changes: vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0],
+        ack,
+    };
+    let by_position = answer(Acknowledgement::Positions {
+        covered: 5,
+        duplicates: vec![1, 3],
+    });
+    let by_ids = answer(Acknowledgement::Ids(trestle_protocol::OutboxAck {
+        accepted: vec![Uuid::from_u128(101)],
+        duplicates: vec![Uuid::from_u128(102)],
+    }));
     vec![
         ("empty".to_string(), empty.encode()),
         ("entries".to_string(), full.encode()),
+        ("empty-v1".to_string(), empty.encode_as(FrameVersion::V1)),
+        ("entries-v1".to_string(), full.encode_as(FrameVersion::V1)),
+        ("answer".to_string(), by_position.encode()),
+        ("answer-v1".to_string(), by_ids.encode()),
     ]
 }
 

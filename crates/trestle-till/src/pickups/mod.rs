@@ -205,7 +205,7 @@ impl Till {
         let at = self.tick();
         let collect = CollectId(self.new_uuid());
         let sale_id = SaleId(self.new_uuid());
-        let event_id = EventId(self.new_uuid());
+        let event_id = EventId(sale_id.0);
         let reservation = ReservationId(p.id);
         let held_here = p.held_here;
         let units: Vec<(VariantId, Qty)> = wanted.clone();

@@ -12,7 +12,7 @@
 use rusqlite::OptionalExtension;
 use trestle_core::ledger::OutboxEnvelope;
 use trestle_protocol::exchange::{
-    ExchangeAnswer, ExchangeRequest, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_ENTRIES,
+    Acknowledgement, ExchangeAnswer, ExchangeRequest, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_ENTRIES,
 };
 
 use super::client::{HubClient, ATTEMPTS};
@@ -124,10 +124,16 @@ impl Till {
     ) -> Result<(usize, usize, usize)> {
         let now = i64::try_from(self.now_ms()).unwrap_or(i64::MAX);
         self.write_with_replica("sync:exchange", |tx, replica| {
-            let (accepted, duplicates) = (
-                mark_acked(tx, batch, &answer.ack.accepted, now)?,
-                mark_acked(tx, batch, &answer.ack.duplicates, now)?,
-            );
+            let (accepted, duplicates) = match &answer.ack {
+                Acknowledgement::Ids(ack) => (
+                    mark_acked(tx, batch, &ack.accepted, now)?,
+                    mark_acked(tx, batch, &ack.duplicates, now)?,
+                ),
+                Acknowledgement::Positions {
+                    covered,
+                    duplicates,
+                } => mark_positions(tx, batch, *covered, duplicates, now)?,
+            };
             let mut conflicts = 0;
             if !answer.changes.is_empty() {
                 let report = replica.merge_bytes(&answer.changes)?;
@@ -145,4 +151,31 @@ impl Till {
             Ok((accepted, duplicates, conflicts))
         })
     }
+}
+
+/// Marks acknowledged the first `covered` entries of `batch` (an answer by position, `TSY2`);
+/// returns how many of them were stored now and how many the hub had before. An answer covering
+/// more entries than were sent is refused (and the transaction with it).
+fn mark_positions(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &[Pending],
+    covered: u32,
+    duplicates: &[u32],
+    now: i64,
+) -> Result<(usize, usize)> {
+    let covered = usize::try_from(covered).unwrap_or(usize::MAX);
+    if covered > batch.len() {
+        return Err(Error::HubAnswer(format!(
+            "it acknowledged {covered} outbox entries of the {} sent",
+            batch.len()
+        )));
+    }
+    let mut st =
+        tx.prepare_cached("UPDATE outbox SET acked_ms = ?1 WHERE seq = ?2 AND acked_ms IS NULL")?;
+    let mut marked = 0;
+    for p in &batch[..covered] {
+        marked += st.execute(rusqlite::params![now, p.seq])?;
+    }
+    let dups = duplicates.len().min(marked);
+    Ok((marked - dups, dups))
 }
