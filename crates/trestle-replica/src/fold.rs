@@ -267,7 +267,15 @@ impl ShopReplica {
             }
         }
         let holder = self.holder;
+        // The cells are the same objects in the folded document (created before `sent`, keyed
+        // by op counter and actor): their caches stay good, so the next merge walks no index.
+        let (cells, index) = (
+            std::mem::take(&mut self.cells),
+            std::mem::take(&mut self.cell_index),
+        );
         *self = ShopReplica::from_doc(fork, holder)?;
+        self.cells = cells;
+        self.cell_index = index;
         Ok(Fold::Folded {
             changes: own.len(),
             sales: sales.len(),
