@@ -93,7 +93,7 @@ impl ShopReplica {
         tills: &[Holder],
         status: &str,
     ) -> Result<ChangeHash> {
-        self.require_creator_for("change a market event")?;
+        self.require_creator("change a market event")?;
         let key = id.to_string();
         let obj = read_map(&self.doc, &self.roots.events, &key, None)?.ok_or_else(|| {
             Error::Malformed {
@@ -221,13 +221,6 @@ impl ShopReplica {
             }
         }
         Ok(out)
-    }
-
-    fn require_creator_for(&self, action: &'static str) -> Result<()> {
-        match self.role {
-            crate::replica::Role::Creator => Ok(()),
-            crate::replica::Role::Holder => Err(Error::NotCreator { action }),
-        }
     }
 }
 

@@ -37,6 +37,7 @@ pub mod ops;
 pub mod pickups;
 pub mod replica;
 pub mod schema;
+mod setup;
 mod sync_guard;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
