@@ -24,7 +24,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use print::{print_live_drop, print_replica, print_sale_commit, print_sync_faults};
+use print::{
+    print_live_drop, print_market_day, print_replica, print_sale_commit, print_sync_faults,
+};
 use stats::{milli_str, us_str};
 
 #[derive(Debug, Parser)]
@@ -290,7 +292,7 @@ fn main() -> Result<()> {
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                market_day::print(&report);
+                print_market_day(&report);
             }
             if !report.converged {
                 anyhow::bail!("the market day did not converge");

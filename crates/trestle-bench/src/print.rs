@@ -1,8 +1,8 @@
-//! The tables `trestle-bench` prints for the live drop, the sale commit, the replica and the
-//! fault run (the other benchmarks print their own, beside their code).
+//! The tables `trestle-bench` prints for the live drop, the sale commit, the replica, the market
+//! day and the fault run (`main` prints the search benchmark's few lines and every `--json`).
 
 use crate::stats::{milli_str, us_str, Summary};
-use crate::{fault_run, live_drop, replica, sale_commit};
+use crate::{fault_run, live_drop, market_day, replica, sale_commit};
 
 pub(crate) fn print_live_drop(r: &live_drop::Report) {
     println!(
@@ -349,4 +349,101 @@ pub(crate) fn print_sync_faults(r: &fault_run::FaultReport) {
         milli_str(r.selling_ms),
         milli_str(r.syncing_ms)
     );
+}
+
+/// Bytes with thousands separators.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The market day's tables.
+pub(crate) fn print_market_day(r: &market_day::Report) {
+    println!(
+        "market day: {} tills × {} sales over {} SKUs (selling took {} ms, not measured); \
+         outbox as JSON {} B",
+        r.tills,
+        r.sales_per_till,
+        r.skus,
+        r.selling_ms,
+        thousands(r.outbox_json_bytes)
+    );
+    println!();
+    println!(
+        "{:<44} {:>9} {:>12} {:>12} {:>12} {:>9}",
+        "", "ms", "bytes", "up", "down", "messages"
+    );
+    let row = |name: &str, w: &market_day::Way| {
+        println!(
+            "{:<44} {:>9} {:>12} {:>12} {:>12} {:>9}",
+            name,
+            us_str(w.micros),
+            thousands(w.bytes),
+            thousands(w.bytes_up),
+            thousands(w.bytes_down),
+            w.exchanges
+        );
+    };
+    row("trestle sync over HTTP (outbox included)", &r.trestle);
+    row("raw Automerge sync (replica only)", &r.raw_sync);
+    row("snapshots (replica only)", &r.snapshots);
+    println!();
+    for (till, ms, bytes) in &r.passes {
+        println!("  pass of till {till}: {ms} ms, {} B", thousands(*bytes));
+    }
+    println!();
+    println!(
+        "{:<44} {:>9} {:>12} {:>12}",
+        "request path", "requests", "up", "down"
+    );
+    for (path, n, up, down) in &r.by_path {
+        println!(
+            "{:<44} {:>9} {:>12} {:>12}",
+            path,
+            n,
+            thousands(*up),
+            thousands(*down)
+        );
+    }
+    println!();
+    println!(
+        "{:<44} {:>12} {:>9} {:>12}",
+        "till 0's outbox, one frame", "bytes", "B/sale", "enc+dec µs"
+    );
+    for e in &r.outbox_frames {
+        println!(
+            "{:<44} {:>12} {:>9} {:>12}",
+            e.name,
+            thousands(e.bytes),
+            milli_str(e.milli_bytes_per_entry),
+            e.round_trip_us
+        );
+    }
+    println!(
+        "trestle / raw sync: time {}, bytes {}; trestle / snapshots: time {}, bytes {}",
+        milli_str(r.time_vs_raw_milli),
+        milli_str(r.bytes_vs_raw_milli),
+        milli_str(r.time_vs_snapshots_milli),
+        milli_str(r.bytes_vs_snapshots_milli)
+    );
+    println!(
+        "converged (every sale once at the hub, every till at the hub's counters): {}",
+        r.converged
+    );
+    match r.meets_goal {
+        None => println!("smoke run: no claim is made from these figures"),
+        Some(met) => println!(
+            "goal: ≤ {} ms and ≤ {} B — {}",
+            market_day::GOAL_MS,
+            thousands(market_day::GOAL_BYTES),
+            if met { "met" } else { "NOT met" }
+        ),
+    }
 }
