@@ -9,7 +9,6 @@
 //! false), it does not know the exchange (an older hub), or it refuses it — the pass falls back
 //! to outbox batches and Automerge sync sessions, which work from any state.
 
-use rusqlite::OptionalExtension;
 use trestle_core::ledger::OutboxEnvelope;
 use trestle_protocol::exchange::{
     Acknowledgement, ExchangeAnswer, ExchangeRequest, EXCHANGE_CONTENT_TYPE, MAX_EXCHANGE_ENTRIES,
@@ -96,23 +95,7 @@ impl Till {
 
     /// The hub's heads at the end of the last complete exchange (none before the first).
     fn hub_heads(&self) -> Result<Vec<[u8; 32]>> {
-        let blob: Option<Vec<u8>> = self
-            .db
-            .conn()
-            .query_row("SELECT hub_heads FROM sync_state WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .flatten();
-        Ok(blob
-            .unwrap_or_default()
-            .chunks_exact(32)
-            .map(|c| {
-                let mut h = [0u8; 32];
-                h.copy_from_slice(c);
-                h
-            })
-            .collect())
+        Ok(super::seal::stored_heads(self.db.conn(), "hub_heads")?.unwrap_or_default())
     }
 
     /// In one transaction: the entries the hub named are acknowledged, its changes merged (and

@@ -69,10 +69,21 @@ pub(crate) fn record_sent(tx: &rusqlite::Connection, heads: &[[u8; 32]]) -> Resu
 
 /// The heads last recorded as sent; `None` before the first.
 fn read_sent(conn: &rusqlite::Connection) -> Result<Option<Vec<[u8; 32]>>> {
+    stored_heads(conn, "sent_heads")
+}
+
+/// A heads column of `sync_state` (`hub_heads` or `sent_heads`: concatenated 32-byte hashes);
+/// `None` while it is NULL.
+pub(super) fn stored_heads(
+    conn: &rusqlite::Connection,
+    column: &'static str,
+) -> Result<Option<Vec<[u8; 32]>>> {
     let blob: Option<Vec<u8>> = conn
-        .query_row("SELECT sent_heads FROM sync_state WHERE id = 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT {column} FROM sync_state WHERE id = 1"),
+            [],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten();
     Ok(blob.map(|b| {
