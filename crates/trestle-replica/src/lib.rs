@@ -26,6 +26,7 @@
 //! assert_eq!(err.code(), "stock.short");
 //! ```
 
+mod audit;
 pub mod bulk;
 pub mod epoch;
 pub mod error;
