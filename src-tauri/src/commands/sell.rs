@@ -73,11 +73,7 @@ pub fn cart_remove(args: LineIndex, state: State<'_, AppState>) -> CmdResult<Car
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn cart_line_discount(args: LineDiscountArgs, state: State<'_, AppState>) -> CmdResult<Cart> {
     state.with(|t, c| {
-        let d = args
-            .discount
-            .as_ref()
-            .map(|d| discount_in(d, t.shop().currency))
-            .transpose()?;
+        let d = discount_of(args.discount.as_ref(), t)?;
         c.set_line_discount(index(args.index), d, t)?;
         cart_now(t, c)
     })
@@ -86,11 +82,7 @@ pub fn cart_line_discount(args: LineDiscountArgs, state: State<'_, AppState>) ->
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn cart_discount(args: DiscountArgs, state: State<'_, AppState>) -> CmdResult<Cart> {
     state.with(|t, c| {
-        let d = args
-            .discount
-            .as_ref()
-            .map(|d| discount_in(d, t.shop().currency))
-            .transpose()?;
+        let d = discount_of(args.discount.as_ref(), t)?;
         c.set_discount(d, t)?;
         cart_now(t, c)
     })
@@ -148,4 +140,12 @@ pub fn refund(args: RefundArgs, state: State<'_, AppState>) -> CmdResult<RefundR
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty());
     state.with(|t, _| Ok(refund_out(&t.refund(&receipt, &items, reason)?)))
+}
+
+/// A discount from the UI, in the shop's currency (none: take it off).
+fn discount_of(
+    d: Option<&Discount>,
+    t: &trestle_till::Till,
+) -> CmdResult<Option<trestle_core::cart::Discount>> {
+    d.map(|d| discount_in(d, t.shop().currency)).transpose()
 }
