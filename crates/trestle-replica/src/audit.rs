@@ -1,7 +1,8 @@
 //! The audit of a till's ledger against the counter changes its actor made. The audit walks
 //! the document's change history: each change's author is a holder (actor id = holder id) and
 //! its message names the cause. Decoding the change's `increment` operations on the author's own
-//! `free` counters gives exact per-holder, per-cause, per-variant deltas; the net units a till
+//! `free` counters, and the sales sheets it wrote, gives exact per-holder, per-cause, per-variant
+//! deltas; the net units a till
 //! sold are `−Σ sale deltas − Σ refund/void deltas` (a folded `sales:` change counts as sales).
 //! [`AuditTrail`] is incremental (it remembers the heads it has read and only decodes newer
 //! changes) and a document lives for one epoch only, so the cost is bounded by one epoch's
@@ -18,6 +19,7 @@ use crate::error::Result;
 use crate::ids::{Cause, CauseKind, Holder};
 use crate::invariants::{touches, Conflict, ConflictKind, Resolution, Touch};
 use crate::replica::ShopReplica;
+use crate::sheets::cell_key;
 
 /// The running tally of one epoch document's history: per holder, cause and variant, the sum of
 /// the increments the holder's own changes made to its own `free` counter.
@@ -36,6 +38,7 @@ impl AuditTrail {
     /// Reads the changes of `replica` not yet read. Returns how many were read.
     pub fn update(&mut self, replica: &mut ShopReplica) -> Result<usize> {
         let changes = replica.doc.get_changes(&self.through);
+        let sheets = replica.roots.sheets.as_ref().and_then(cell_key);
         let mut read = 0;
         for change in &changes {
             read += 1;
@@ -45,22 +48,29 @@ impl AuditTrail {
             let Some(author) = Holder::from_actor(change.actor_id()) else {
                 continue;
             };
-            for touch in touches(change) {
-                let Touch::Counter {
-                    obj: key,
-                    held: false,
-                    by: Some(by),
-                } = touch
-                else {
-                    continue;
-                };
-                if !self.cells.contains_key(&key) {
-                    self.index(replica)?;
-                }
-                if let Some((variant, holder)) = self.cells.get(&key) {
-                    if *holder == author {
-                        *self.deltas.entry((author, kind, *variant)).or_insert(0) += by;
+            for touch in touches(change, sheets.as_ref()) {
+                match touch {
+                    Touch::Counter {
+                        obj: key,
+                        held: false,
+                        by: Some(by),
+                    } => {
+                        if !self.cells.contains_key(&key) {
+                            self.index(replica)?;
+                        }
+                        if let Some((variant, holder)) = self.cells.get(&key) {
+                            if *holder == author {
+                                *self.deltas.entry((author, kind, *variant)).or_insert(0) += by;
+                            }
+                        }
                     }
+                    // A sheet moves only its author's cells (checked when it was merged).
+                    Touch::Sheet { bytes: Some(bytes) } => {
+                        for (_, variant, _, by) in replica.sheet_entries(author, &bytes)? {
+                            *self.deltas.entry((author, kind, variant)).or_insert(0) += by;
+                        }
+                    }
+                    _ => {}
                 }
             }
         }

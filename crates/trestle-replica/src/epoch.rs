@@ -17,6 +17,7 @@ use crate::replica::{write_genesis_root, Role, ShopReplica};
 use crate::schema::{
     copy_entry, keys, read_hashes, read_int, read_map, read_str, write_hashes, K_FREE, K_HELD,
 };
+use crate::sheets::cell_key;
 
 /// How often a replica's creator starts a new epoch: every this many actions (changes made or
 /// applied). The cost of applying a change, of `save_incremental` and of fetching a change's bytes
@@ -94,6 +95,19 @@ impl ShopReplica {
         for key in keys(src, &self.roots.stock, None) {
             copy_entry(src, &self.roots.stock, &key, None, dst, &roots.stock)?;
         }
+        // The sales sheets end with the epoch: what they add goes into the new counters.
+        for (&(variant, holder), &by) in self.sheets.slots() {
+            if by == 0 {
+                continue;
+            }
+            let per = read_map(dst, &roots.stock, &variant.to_string(), None)?;
+            let cell = match per {
+                Some(per) => read_map(dst, &per, &holder.to_string(), None)?,
+                None => None,
+            };
+            let cell = cell.ok_or_else(|| crate::replica::missing("a sheet's stock cell"))?;
+            dst.increment(&cell, K_FREE, by)?;
+        }
         for key in keys(src, &self.roots.events, None) {
             copy_entry(src, &self.roots.events, &key, None, dst, &roots.events)?;
         }
@@ -153,12 +167,19 @@ impl ShopReplica {
             return Ok(None);
         }
         let now = old.heads();
-        // Counter deltas, read before writing so a failure writes nothing.
+        // Counter deltas, read before writing so a failure writes nothing. A counter's value
+        // includes the sales sheets, then and now.
+        let sheets_then = old.sheet_sums_at(&base)?;
         let mut plan = Vec::new();
         for (variant, cells) in old.cells_by_variant()? {
             for (h, cell) in cells {
                 for field in [K_FREE, K_HELD] {
-                    let then = read_int(&old.doc, &cell, field, Some(&base))?.unwrap_or(0);
+                    let mut then = read_int(&old.doc, &cell, field, Some(&base))?.unwrap_or(0);
+                    if field == K_FREE {
+                        then += cell_key(&cell)
+                            .and_then(|k| sheets_then.get(&k).copied())
+                            .unwrap_or(0);
+                    }
                     let delta = old.counter(&cell, field)? - then;
                     if delta != 0 {
                         plan.push((self.cell(variant, h)?, field, delta));

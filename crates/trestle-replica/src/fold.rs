@@ -17,12 +17,14 @@ use std::collections::{HashMap, HashSet};
 use automerge::{
     legacy::{Key, ObjectId, OpType},
     transaction::{CommitOptions, Transactable},
-    ActorId, AutoCommit, Change, ChangeHash, ObjId as ExId, ReadDoc, Value,
+    ActorId, AutoCommit, Change, ChangeHash, ObjId as ExId, ReadDoc, ScalarValue, Value,
 };
 
 use crate::error::Result;
 use crate::ids::{Cause, CauseKind};
 use crate::replica::{Role, ShopReplica};
+use crate::schema::{K_FREE, K_HELD};
+use crate::sheets::{self, cell_key, CellKey};
 
 /// What [`ShopReplica::fold_unsent`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,8 +79,9 @@ impl Replay<'_> {
     }
 
     /// Replays `changes` as one change named `cause`; `Ok(false)` when an operation is of a
-    /// kind this replica never writes (lists, text, marks), so the fold is abandoned.
-    fn group(&mut self, changes: &[&Change], cause: Cause, sales: bool) -> Result<bool> {
+    /// kind this replica never writes (lists, text, marks) or overwrites a cell the sheet moves,
+    /// so the fold is abandoned.
+    fn group(&mut self, changes: &[&Change], cause: Cause) -> Result<bool> {
         let mut pending: Vec<(Slot, ExId, i64)> = Vec::new();
         let mut at: HashMap<Slot, usize> = HashMap::new();
         for change in changes {
@@ -102,7 +105,7 @@ impl Replay<'_> {
                     }
                     continue;
                 }
-                if !sales && self.sold.contains(&slot) {
+                if self.sold.contains(&slot) {
                     return Ok(false);
                 }
                 // Increments of this slot so far happen before this write, as they did.
@@ -127,24 +130,93 @@ impl Replay<'_> {
             if by != 0 {
                 self.fork.increment(&obj, slot.1.as_str(), by)?;
             }
-            if sales {
-                self.sold.insert(slot.clone());
-            }
             self.written.push((slot, obj));
         }
         if !changes.is_empty() {
-            let message = cause.message();
-            if self
-                .fork
-                .commit_with(CommitOptions::default().with_message(message.clone()))
-                .is_none()
-            {
-                self.fork
-                    .empty_change(CommitOptions::default().with_message(message));
-            }
+            self.commit(cause);
         }
         Ok(true)
     }
+
+    /// Writes the sales as one sheet (`sheets.rs`) in a change named `cause`.
+    fn sheet(
+        &mut self,
+        root: &ExId,
+        key: String,
+        sums: &HashMap<CellKey, i64>,
+        cause: Cause,
+    ) -> Result<()> {
+        for (ctr, actor) in sums.keys() {
+            self.sold
+                .insert((ExId::Id(*ctr, actor.clone(), 0), K_FREE.to_string()));
+        }
+        self.fork
+            .put(root, key, ScalarValue::Bytes(sheets::encode(sums)))?;
+        self.commit(cause);
+        Ok(())
+    }
+
+    fn commit(&mut self, cause: Cause) {
+        let message = cause.message();
+        if self
+            .fork
+            .commit_with(CommitOptions::default().with_message(message.clone()))
+            .is_none()
+        {
+            self.fork
+                .empty_change(CommitOptions::default().with_message(message));
+        }
+    }
+}
+
+/// The sales of `changes` as one sheet's sums: each of this holder's cells with the sum of its
+/// `free` moves (the increments of sales, refunds and voids, and an unsent sheet folded again).
+/// `None` when a sale changed anything else.
+fn sheet_of(
+    replica: &mut ShopReplica,
+    changes: &[&Change],
+) -> Result<Option<HashMap<CellKey, i64>>> {
+    let me = replica.holder;
+    let root = replica.roots.sheets.as_ref().and_then(cell_key);
+    let mut sums = HashMap::new();
+    let mut indexed = false;
+    for change in changes {
+        for op in change.decode().operations {
+            let (ObjectId::Id(id), Key::Map(key)) = (&op.obj, &op.key) else {
+                return Ok(None);
+            };
+            let obj: CellKey = (id.counter(), id.actor().clone());
+            match op.action {
+                OpType::Increment(by) if key == K_FREE => {
+                    if !indexed && !replica.cell_index.contains_key(&obj) {
+                        replica.index_cells();
+                        indexed = true;
+                    }
+                    match replica.cell_index.get(&obj) {
+                        Some(&(_, holder)) if holder == me => sheets::sum_into(&mut sums, obj, by)?,
+                        _ => return Ok(None),
+                    }
+                }
+                OpType::Put(ScalarValue::Bytes(bytes)) if Some(&obj) == root.as_ref() => {
+                    for (cell, _, _, by) in replica.sheet_entries(me, &bytes)? {
+                        sheets::sum_into(&mut sums, cell, by)?;
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(sums))
+}
+
+/// True when a slot the fold wrote reads the same in the folded replica: a stock counter by its
+/// value as it stands (sheets included), anything else by [`same`].
+fn reads_same(before: &ShopReplica, after: &ShopReplica, slot: &Slot, obj: &ExId) -> Result<bool> {
+    let is_cell = cell_key(&slot.0).is_some_and(|k| before.cell_index.contains_key(&k));
+    if is_cell && (slot.1 == K_FREE || slot.1 == K_HELD) {
+        return Ok(before.counter(&slot.0, &slot.1)? == after.counter(obj, &slot.1)?);
+    }
+    same(&before.doc, &after.doc, slot, obj)
 }
 
 /// True when the slot reads the same in both documents: the same number of values (a conflict
@@ -199,6 +271,11 @@ impl ShopReplica {
         if self.role == Role::Creator {
             return Ok(Fold::Kept("the creator's changes are never folded"));
         }
+        let Some(sheets_root) = self.roots.sheets.clone() else {
+            return Ok(Fold::Kept(
+                "this stock period's document has no sales sheets",
+            ));
+        };
         if sent
             .iter()
             .any(|h| self.doc.get_change_meta_by_hash(h).is_none())
@@ -245,6 +322,19 @@ impl ShopReplica {
             )
         };
         let (sales, rest): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(is_sale);
+        let sums = if sales.is_empty() {
+            None
+        } else {
+            match sheet_of(self, &sales)? {
+                Some(sums) => Some(sums),
+                None => {
+                    return Ok(Fold::Kept(
+                        "a sale changed more than its holder's free stock",
+                    ))
+                }
+            }
+        };
+        let holder = self.holder;
         let mut replay = Replay {
             fork: &mut fork,
             me,
@@ -253,29 +343,35 @@ impl ShopReplica {
             sold: HashSet::new(),
         };
         let n = |v: &[&Change]| u64::try_from(v.len()).unwrap_or(u64::MAX);
-        if !replay.group(&sales, Cause::Sales { changes: n(&sales) }, true)?
-            || !replay.group(&rest, Cause::Fold { changes: n(&rest) }, false)?
-        {
+        if let Some(sums) = &sums {
+            let key = format!("{holder}:{}", uuid::Uuid::now_v7());
+            replay.sheet(&sheets_root, key, sums, Cause::Sales { changes: n(&sales) })?;
+        }
+        if !replay.group(&rest, Cause::Fold { changes: n(&rest) })? {
             return Ok(Fold::Kept(
                 "a change holds an operation that is never folded",
             ));
         }
         let written = std::mem::take(&mut replay.written);
-        for (slot, obj) in &written {
-            if !same(&self.doc, &fork, slot, obj)? {
+        let sold: Vec<Slot> = replay.sold.iter().cloned().collect();
+        // The cells are the same objects in the folded document (created before `sent`, keyed
+        // by op counter and actor): their caches stay good, so the next merge walks no index.
+        let next = ShopReplica::from_doc_indexed(
+            fork,
+            holder,
+            self.cells.clone(),
+            self.cell_index.clone(),
+        )?;
+        for (slot, obj) in written
+            .iter()
+            .map(|(s, o)| (s, o))
+            .chain(sold.iter().map(|s| (s, &s.0)))
+        {
+            if !reads_same(self, &next, slot, obj)? {
                 return Ok(Fold::Kept("the folded document would read differently"));
             }
         }
-        let holder = self.holder;
-        // The cells are the same objects in the folded document (created before `sent`, keyed
-        // by op counter and actor): their caches stay good, so the next merge walks no index.
-        let (cells, index) = (
-            std::mem::take(&mut self.cells),
-            std::mem::take(&mut self.cell_index),
-        );
-        *self = ShopReplica::from_doc(fork, holder)?;
-        self.cells = cells;
-        self.cell_index = index;
+        *self = next;
         Ok(Fold::Folded {
             changes: own.len(),
             sales: sales.len(),

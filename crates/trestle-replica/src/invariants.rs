@@ -21,6 +21,7 @@ use crate::ids::Holder;
 use crate::replica::parse_variant;
 use crate::replica::ShopReplica;
 use crate::schema::{keys, malformed, read_map, K_CATALOG, K_FREE, K_HELD, K_STOCK};
+use crate::sheets::{cell_key, CellKey};
 
 /// What kind of problem a person must decide.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -96,13 +97,11 @@ pub fn check_stock(replica: &ShopReplica) -> Result<Vec<Conflict>> {
             let hydrate::Value::Map(cell) = &cell.value else {
                 return Err(malformed("stock"));
             };
-            let free = counter_value(cell.get(K_FREE))?;
+            let mut free = counter_value(cell.get(K_FREE))?;
             let held = counter_value(cell.get(K_HELD))?;
-            if free >= 0 && held >= 0 {
-                continue;
-            }
             let variant = parse_variant(key)?;
             let holder = Holder::parse(holder)?;
+            free += replica.sheets.slot(variant, holder);
             out.extend(judge(replica, variant, holder, free, held));
         }
     }
@@ -156,7 +155,8 @@ fn judge(
 /// reported again whenever a later merge touches it.) Costs what the merged changes cost to
 /// decode plus one read per touched cell, however many counters the document holds.
 pub fn check_merged(replica: &mut ShopReplica, before: &[ChangeHash]) -> Result<Vec<Conflict>> {
-    Ok(check_merged_from(replica, before, None)?.conflicts)
+    let sheets = replica.refresh_sheets()?;
+    Ok(check_merged_from(replica, before, None, sheets)?.conflicts)
 }
 
 /// What the post-merge check found: the conflicts, the cells the merged changes touched (sorted
@@ -172,13 +172,29 @@ pub(crate) struct MergedCheck {
 
 /// [`check_merged`], taking the merged changes from `bytes` (what `merge_bytes` was given) where
 /// they are there: Automerge rebuilds a change from the document at a cost that grows with the
-/// epoch's history (~2 ms at 10,000 changes), while parsing the bytes costs ~20 µs.
+/// epoch's history (~2 ms at 10,000 changes), while parsing the bytes costs ~20 µs. `sheets`:
+/// the cells the sales sheets just counted moved (`refresh_sheets`).
 pub(crate) fn check_merged_from(
     replica: &mut ShopReplica,
     before: &[ChangeHash],
     bytes: Option<&[u8]>,
+    sheets: Vec<(VariantId, Holder, ExId)>,
 ) -> Result<MergedCheck> {
-    let found = touched(replica, before, bytes)?;
+    let mut found = touched(replica, before, bytes)?;
+    if !sheets.is_empty() {
+        let mut all: BTreeMap<(VariantId, Holder), Option<ExId>> = found
+            .cells
+            .into_iter()
+            .map(|(v, h, c)| ((v, h), c))
+            .collect();
+        for (v, h, cell) in sheets {
+            let slot = all.entry((v, h)).or_insert(None);
+            if slot.is_none() {
+                *slot = Some(cell);
+            }
+        }
+        found.cells = all.into_iter().map(|((v, h), c)| (v, h, c)).collect();
+    }
     let mut out = MergedCheck {
         only_counters: found.only_counters,
         touched: Vec::with_capacity(found.cells.len()),
@@ -198,7 +214,7 @@ pub(crate) fn check_merged_from(
         let hydrate::Value::Map(map) = replica.doc.hydrate(&cell, None)? else {
             return Err(malformed("stock"));
         };
-        let free = counter_value(map.get(K_FREE))?;
+        let free = counter_value(map.get(K_FREE))? + replica.sheets.slot(variant, holder);
         let held = counter_value(map.get(K_HELD))?;
         out.conflicts
             .extend(judge(replica, variant, holder, free, held));
@@ -239,8 +255,9 @@ fn touched(
     let mut counters = BTreeSet::new();
     let mut rules = BTreeSet::new();
     let mut only_counters = true;
+    let sheets = replica.roots.sheets.as_ref().and_then(cell_key);
     for change in merged_changes(replica, before, bytes) {
-        let (found, others) = touches_and_others(&change);
+        let (found, others) = touches_and_others(&change, sheets.as_ref());
         only_counters &= others == 0;
         for touch in found {
             match touch {
@@ -252,6 +269,8 @@ fn touched(
                     only_counters = false;
                     rules.insert(obj)
                 }
+                // Counted by `refresh_sheets`, which names the cells a sheet moves.
+                Touch::Sheet { .. } => false,
             };
         }
     }
@@ -386,16 +405,19 @@ pub(crate) enum Touch {
     },
     /// An operation on a stock rule field (`policy`, `track_inventory`) of the map `obj`.
     Rule { obj: (u64, ActorId) },
+    /// A sales sheet put (its bytes; `None` for anything but bytes, which is refused on merge).
+    Sheet { bytes: Option<Vec<u8>> },
 }
 
-/// Decodes a change's operations on counters and stock rules: shared by the audit (which sums a
-/// holder's own `free` increments) and the post-merge check (which reads the cells touched).
-pub(crate) fn touches(change: &Change) -> Vec<Touch> {
-    touches_and_others(change).0
+/// Decodes a change's operations on counters, stock rules and sales sheets (`sheets`: the sheets
+/// map's id): shared by the audit (which sums a holder's own `free` moves) and the post-merge
+/// check (which reads the cells touched).
+pub(crate) fn touches(change: &Change, sheets: Option<&CellKey>) -> Vec<Touch> {
+    touches_and_others(change, sheets).0
 }
 
 /// [`touches`], and how many of the change's operations were on anything else.
-fn touches_and_others(change: &Change) -> (Vec<Touch>, usize) {
+fn touches_and_others(change: &Change, sheets: Option<&CellKey>) -> (Vec<Touch>, usize) {
     let mut out = Vec::new();
     let mut others = 0;
     for op in change.decode().operations {
@@ -404,6 +426,15 @@ fn touches_and_others(change: &Change) -> (Vec<Touch>, usize) {
             continue;
         };
         let obj = (opid.counter(), opid.actor().clone());
+        if sheets == Some(&obj) {
+            out.push(Touch::Sheet {
+                bytes: match op.action {
+                    OpType::Put(ScalarValue::Bytes(b)) => Some(b),
+                    _ => None,
+                },
+            });
+            continue;
+        }
         match key.as_str() {
             K_FREE | K_HELD => out.push(Touch::Counter {
                 obj,

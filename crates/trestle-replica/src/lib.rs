@@ -39,6 +39,7 @@ pub mod pickups;
 pub mod replica;
 pub mod schema;
 mod setup;
+mod sheets;
 mod sync_guard;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};

@@ -73,6 +73,8 @@ pub(crate) struct Roots {
     pub reservations: ExId,
     pub events: ExId,
     pub counts: ExId,
+    /// `None` in a document started before sales sheets existed (nothing is folded into it).
+    pub sheets: Option<ExId>,
 }
 
 /// A market event's fields.
@@ -110,6 +112,8 @@ pub struct ShopReplica {
     /// next fold starts from it instead of rebuilding the document at those heads (`fork_at`
     /// re-applies every change, the dearest part of a fold).
     pub(crate) fold_base: Option<AutoCommit>,
+    /// The sales sheets counted so far and what they add to each cell's `free`.
+    pub(crate) sheets: crate::sheets::Sheets,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -147,6 +151,17 @@ impl ShopReplica {
     }
 
     pub(crate) fn from_doc(doc: AutoCommit, holder: Holder) -> Result<ShopReplica> {
+        ShopReplica::from_doc_indexed(doc, holder, HashMap::new(), HashMap::new())
+    }
+
+    /// [`ShopReplica::from_doc`] with the cell caches of a replica of the same epoch (the cells
+    /// are the same objects in every replica of it), so counting the sheets walks no index.
+    pub(crate) fn from_doc_indexed(
+        doc: AutoCommit,
+        holder: Holder,
+        cells: HashMap<(VariantId, Holder), ExId>,
+        cell_index: invariants::CellIndex,
+    ) -> Result<ShopReplica> {
         let version = read_int(&doc, &ROOT, K_SCHEMA, None)?.ok_or_else(|| missing(K_SCHEMA))?;
         if version > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew {
@@ -162,6 +177,7 @@ impl ShopReplica {
             reservations: root(K_RESERVATIONS)?,
             events: root(K_EVENTS)?,
             counts: root(K_COUNTS)?,
+            sheets: read_map(&doc, &ROOT, K_SHEETS, None)?,
         };
         let number = read_int(&doc, &roots.epoch, "number", None)?.unwrap_or(0);
         let epoch = u64::try_from(number).map_err(|_| missing("epoch number"))?;
@@ -176,19 +192,22 @@ impl ShopReplica {
         } else {
             Role::Holder
         };
-        Ok(ShopReplica {
+        let mut replica = ShopReplica {
             doc,
             holder,
             role,
             shop,
             epoch,
             roots,
-            cells: HashMap::new(),
-            cell_index: HashMap::new(),
+            cells,
+            cell_index,
             saved_heads: Vec::new(),
             merged_unsaved: None,
             fold_base: None,
-        })
+            sheets: Default::default(),
+        };
+        replica.refresh_sheets()?;
+        Ok(replica)
     }
 
     pub fn holder(&self) -> Holder {
@@ -325,18 +344,26 @@ impl ShopReplica {
         bytes: Option<&[u8]>,
     ) -> Result<MergeReport> {
         let foreign = outcome.is_ok() && !self.roots_intact();
-        if outcome.is_err() || foreign {
-            // Undo whatever part was applied: rebuild the document as it was.
+        let sheets = match (&outcome, foreign) {
+            (Ok(()), false) => self.refresh_sheets(),
+            _ => Ok(Vec::new()),
+        };
+        if outcome.is_err() || foreign || sheets.is_err() {
+            // Undo whatever part was applied: rebuild the document as it was (and its sheets'
+            // sums, which a refused sheet may have left half counted).
             if self.doc.get_heads() != before {
                 let restored = self.doc.fork_at(&before)?;
                 self.doc = restored.with_actor(self.holder.actor());
+                self.sheets = Default::default();
+                self.refresh_sheets()?;
             }
             outcome?;
+            sheets?;
             return Err(Error::ForeignDocument);
         }
         let heads_changed = self.doc.get_heads() != before;
         let checked = if heads_changed {
-            invariants::check_merged_from(self, &before, bytes)?
+            invariants::check_merged_from(self, &before, bytes, sheets?)?
         } else {
             invariants::MergedCheck {
                 only_counters: true,
@@ -379,7 +406,7 @@ impl ShopReplica {
             return Ok(Vec::new());
         };
         // One hydrate of the variant's map: a get per counter costs a search each.
-        holder_levels(&self.doc.hydrate(&per, None)?)
+        holder_levels(variant, &self.doc.hydrate(&per, None)?, &self.sheets)
     }
 
     /// Stock levels of every variant with counters.
@@ -416,8 +443,15 @@ impl ShopReplica {
         Ok(all.into_iter().collect())
     }
 
+    /// A cell's counter as it stands: the counter itself plus, for `free`, what the sales
+    /// sheets add to it.
     pub(crate) fn counter(&self, cell: &ExId, field: &str) -> Result<i64> {
-        read_int(&self.doc, cell, field, None)?.ok_or_else(|| missing(field))
+        let raw = read_int(&self.doc, cell, field, None)?.ok_or_else(|| missing(field))?;
+        Ok(if field == K_FREE {
+            raw + self.sheets.free(cell)
+        } else {
+            raw
+        })
     }
 
     /// The `stock[variant][holder]` map, cached; `NoStock` when the creator never made it.
@@ -475,7 +509,11 @@ impl ShopReplica {
 }
 
 /// The holders' levels of one variant from its hydrated `stock[variant]` map, by holder.
-pub(crate) fn holder_levels(per: &automerge::hydrate::Value) -> Result<Vec<HolderLevel>> {
+pub(crate) fn holder_levels(
+    variant: VariantId,
+    per: &automerge::hydrate::Value,
+    sheets: &crate::sheets::Sheets,
+) -> Result<Vec<HolderLevel>> {
     let automerge::hydrate::Value::Map(cells) = per else {
         return Err(malformed("stock"));
     };
@@ -491,7 +529,7 @@ pub(crate) fn holder_levels(per: &automerge::hydrate::Value) -> Result<Vec<Holde
         };
         out.push(HolderLevel {
             holder,
-            free: field(K_FREE)?,
+            free: field(K_FREE)? + sheets.slot(variant, holder),
             held: field(K_HELD)?,
         });
     }
@@ -518,7 +556,14 @@ pub(crate) fn write_genesis_root(
     doc.put(&epoch, "creator", creator.to_string())?;
     schema::write_hashes(doc, &epoch, "prev_heads", prev_heads)?;
     schema::write_hashes(doc, &epoch, "carried_through", prev_heads)?;
-    for key in [K_CATALOG, K_STOCK, K_RESERVATIONS, K_EVENTS, K_COUNTS] {
+    for key in [
+        K_CATALOG,
+        K_STOCK,
+        K_RESERVATIONS,
+        K_EVENTS,
+        K_COUNTS,
+        K_SHEETS,
+    ] {
         doc.put_object(ROOT, key, ObjType::Map)?;
     }
     Ok(())

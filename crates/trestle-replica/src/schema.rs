@@ -11,11 +11,13 @@
 //!                                      lines: { <variant>: int }, collected: { <variant>: int } } }
 //!   events          { <market event>: { name, place, starts, ends, tills: [holder] } }
 //!   counts          { <count>: { holder, variant, delta, reason } }
+//!   sheets          { <holder>:<id>: bytes }   a till's folded sales (see `sheets.rs`)
 //! ```
 //!
 //! Catalog, reservation and event fields are plain scalars: the last writer wins per field.
 //! Stock cells are Automerge counters and are created only by the document's creator (see
-//! `docs/replica.md`, "why counters are created once").
+//! `docs/replica.md`, "why counters are created once"). A cell's `free` is its counter plus what
+//! the sales sheets add to it.
 
 use automerge::{
     hydrate, transaction::Transactable, AutoCommit, ChangeHash, ObjId as ExId, ObjType, ReadDoc,
@@ -35,6 +37,7 @@ pub(crate) const K_STOCK: &str = "stock";
 pub(crate) const K_RESERVATIONS: &str = "reservations";
 pub(crate) const K_EVENTS: &str = "events";
 pub(crate) const K_COUNTS: &str = "counts";
+pub(crate) const K_SHEETS: &str = "sheets";
 pub(crate) const K_FREE: &str = "free";
 pub(crate) const K_HELD: &str = "held";
 

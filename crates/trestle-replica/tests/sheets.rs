@@ -1,0 +1,199 @@
+//! Sales sheets (a till's folded sales as one value, `sheets.rs`): a fold's sales are ONE
+//! operation; every replica reads the same counters from it; a sheet folded again while unsent
+//! counts once; a sheet that moves another holder's stock, or is damaged, is refused on merge and
+//! changes nothing; a rebase moves the sheets into the new counters and a carry counts a late
+//! sheet once.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use automerge::{transaction::Transactable, AutoCommit, ReadDoc, ScalarValue, ROOT};
+use common::*;
+use trestle_core::ids::{RefundId, SaleId};
+use trestle_replica::ids::TransferId;
+use trestle_replica::invariants::check_stock;
+use trestle_replica::*;
+
+fn holders(r: &ShopReplica) -> Vec<Vec<HolderLevel>> {
+    r.levels().unwrap().into_iter().map(|l| l.holders).collect()
+}
+
+fn sell(r: &mut ShopReplica, v: trestle_core::ids::VariantId, n: usize) {
+    for _ in 0..n {
+        r.sell(SaleId(uid()), &[(v, q(1))]).unwrap();
+    }
+}
+
+/// The ops of each change after `heads`, with its message.
+fn changes(r: &mut ShopReplica, after: &[automerge::ChangeHash]) -> Vec<(String, usize)> {
+    let mut doc = AutoCommit::load(&r.save_copy()).unwrap();
+    doc.get_changes(after)
+        .iter()
+        .map(|c| (c.message().unwrap_or_default().to_string(), c.len()))
+        .collect()
+}
+
+fn net_sold(r: &mut ShopReplica, h: Holder) -> BTreeMap<trestle_core::ids::VariantId, i64> {
+    let mut trail = AuditTrail::new();
+    trail.update(r).unwrap();
+    trail.net_sold(h)
+}
+
+/// The hub with 20 mugs and 20 prints, 10 of each given to tills 1 and 2, which joined then.
+fn shop() -> (ShopReplica, ShopReplica, ShopReplica) {
+    let mut hub = hub_with(2, 30);
+    for t in [till(1), till(2)] {
+        hub.transfer(TransferId(uid()), t, &[(MUG, q(10)), (PRINT, q(10))])
+            .unwrap();
+    }
+    let t1 = join(&mut hub, till(1));
+    let t2 = join(&mut hub, till(2));
+    (hub, t1, t2)
+}
+
+#[test]
+fn a_folded_day_of_sales_is_one_operation_every_replica_reads_the_same() {
+    let (mut hub, mut t1, mut t2) = shop();
+    let sent = t1.heads();
+    sell(&mut t1, MUG, 6);
+    sell(&mut t1, PRINT, 3);
+    t1.refund(RefundId(uid()), &[(MUG, q(1))]).unwrap();
+    let before = holders(&t1);
+    let sold = net_sold(&mut t1, till(1));
+    assert!(matches!(
+        t1.fold_unsent(&sent).unwrap(),
+        Fold::Folded { sales: 10, .. }
+    ));
+    assert_eq!(changes(&mut t1, &sent), vec![("sales:10".to_string(), 1)]);
+    assert_eq!(holders(&t1), before);
+    assert_eq!(level(&t1, MUG, till(1)), (10 - 6 + 1, 0));
+    assert_eq!(t1.available(MUG).unwrap(), 5);
+
+    // The hub and the other till merge the one operation and read what the till reads.
+    let bytes = t1.bytes_after(&sent);
+    let report = hub.merge_bytes(&bytes).unwrap();
+    assert!(report.only_counters, "a sheet is stock only");
+    assert_eq!(
+        report.touched,
+        vec![(MUG, till(1)), (PRINT, till(1))],
+        "the cells the sheet moved"
+    );
+    assert_eq!(holders(&hub), before);
+    assert_eq!(net_sold(&mut hub, till(1)), sold);
+    t2.merge_bytes(&hub.bytes_after(&sent)).unwrap();
+    assert_eq!(holders(&t2), before);
+    // Reloaded from its own save, the sheet still counts.
+    let again = ShopReplica::load(till(2), &t2.save(), &[]).unwrap();
+    assert_eq!(holders(&again), before);
+
+    // The till sells on top of its sheet, and a sale beyond what it holds is still refused.
+    assert_eq!(
+        t1.sell(SaleId(uid()), &[(MUG, q(6))]).unwrap_err().code(),
+        "stock.short"
+    );
+    sell(&mut t1, MUG, 5);
+    assert_eq!(t1.available(MUG).unwrap(), 0);
+    let h = hub.heads();
+    hub.merge_bytes(&t1.bytes_after(&h)).unwrap();
+    assert!(check_stock(&hub).unwrap().is_empty());
+}
+
+#[test]
+fn a_sheet_folded_again_before_it_was_sent_counts_once() {
+    let (mut hub, mut t1, _t2) = shop();
+    let sent = t1.heads();
+    sell(&mut t1, MUG, 4);
+    assert!(matches!(
+        t1.fold_unsent(&sent).unwrap(),
+        Fold::Folded { .. }
+    ));
+    // The send failed: the sheet is still unsent, more sales come, and the next pass folds
+    // the unsent sheet and the new sales together.
+    sell(&mut t1, MUG, 2);
+    sell(&mut t1, PRINT, 1);
+    let before = holders(&t1);
+    let sold = net_sold(&mut t1, till(1));
+    assert!(matches!(
+        t1.fold_unsent(&sent).unwrap(),
+        Fold::Folded { .. }
+    ));
+    assert_eq!(changes(&mut t1, &sent), vec![("sales:4".to_string(), 1)]);
+    assert_eq!(holders(&t1), before);
+    assert_eq!(level(&t1, MUG, till(1)), (10 - 6, 0));
+    assert_eq!(net_sold(&mut t1, till(1)), sold);
+    hub.merge_bytes(&t1.bytes_after(&sent)).unwrap();
+    assert_eq!(holders(&hub), before);
+    assert_eq!(net_sold(&mut hub, till(1)), sold);
+}
+
+#[test]
+fn a_sheet_that_moves_another_holders_stock_or_is_damaged_is_refused_and_changes_nothing() {
+    let (mut hub, mut t1, mut t2) = shop();
+    let sent = t1.heads();
+    sell(&mut t1, MUG, 3);
+    t1.fold_unsent(&sent).unwrap();
+    // Till 2 copies till 1's sheet under its own name: it names till 1's cells.
+    let doc = AutoCommit::load(&t1.save_copy()).unwrap();
+    let (_, sheets) = doc.get(ROOT, "sheets").unwrap().unwrap();
+    let key = doc.keys(&sheets).next().unwrap();
+    let (value, _) = doc.get(&sheets, key.as_str()).unwrap().unwrap();
+    let bytes = value.as_scalar().unwrap().to_owned();
+    let heads = hub.heads();
+    for forged in [
+        bytes,
+        ScalarValue::Bytes(vec![1, 9, 9]),
+        ScalarValue::Int(3),
+    ] {
+        let mut forger = AutoCommit::load(&t2.save_copy())
+            .unwrap()
+            .with_actor(till(2).actor());
+        let root = forger.get(ROOT, "sheets").unwrap().unwrap().1;
+        forger.put(&root, format!("{}:x", till(2)), forged).unwrap();
+        forger.commit();
+        let before = holders(&hub);
+        let err = hub
+            .merge_bytes(&forger.save_after(&t2.heads()))
+            .unwrap_err();
+        assert_eq!(err.code(), "replica.unreadable");
+        assert_eq!(hub.heads(), heads, "the merge is undone");
+        assert_eq!(holders(&hub), before, "and counts nothing");
+    }
+    // The real sheet still merges.
+    hub.merge_bytes(&t1.bytes_after(&sent)).unwrap();
+    assert_eq!(level(&hub, MUG, till(1)), (7, 0));
+}
+
+#[test]
+fn a_rebase_moves_the_sheets_into_the_counters_and_a_late_sheet_is_carried_once() {
+    let (mut hub, mut t1, mut t2) = shop();
+    let sent1 = t1.heads();
+    sell(&mut t1, MUG, 3);
+    t1.fold_unsent(&sent1).unwrap();
+    hub.merge_bytes(&t1.bytes_after(&sent1)).unwrap();
+    let (h1, h2) = (t1.heads(), t2.heads());
+    t1.merge_bytes(&hub.bytes_after(&h1)).unwrap();
+    t2.merge_bytes(&hub.bytes_after(&h2)).unwrap();
+    let before = holders(&hub);
+    let (mut next, archive) = hub.rebase().unwrap();
+    assert_eq!(
+        holders(&next),
+        before,
+        "the sheet's sales are in the counters"
+    );
+    assert_eq!(level(&next, MUG, till(1)), (7, 0));
+
+    // Till 2 sold offline in the old epoch and folded after the rebase.
+    let sent2 = t2.heads();
+    sell(&mut t2, MUG, 2);
+    sell(&mut t2, PRINT, 2);
+    t2.fold_unsent(&sent2).unwrap();
+    let mut old = ShopReplica::open_archive(Holder::Hub, &archive.bytes).unwrap();
+    old.merge_bytes(&t2.bytes_after(&archive.heads)).unwrap();
+    assert!(next.carry_over(&mut old, till(2)).unwrap().is_some());
+    assert_eq!(next.carry_over(&mut old, till(2)).unwrap(), None);
+    assert_eq!(level(&next, MUG, till(2)), (8, 0));
+    assert_eq!(level(&next, PRINT, till(2)), (8, 0));
+    assert_eq!(level(&next, MUG, till(1)), (7, 0));
+    assert_eq!(holders(&next), holders(&old));
+}
