@@ -8,9 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{
     hydrate,
-    iter::DocItem,
     legacy::{Key, ObjectId, OpType},
-    ActorId, Change, ChangeHash, ObjId as ExId, ObjType, Prop, ReadDoc, ScalarValue, ValueRef,
+    ActorId, Change, ChangeHash, ObjId as ExId, Prop, ReadDoc, ScalarValue,
 };
 use trestle_core::catalog::Policy;
 use trestle_core::ids::VariantId;
@@ -22,6 +21,7 @@ use crate::replica::parse_variant;
 use crate::replica::ShopReplica;
 use crate::schema::{keys, malformed, read_map, K_CATALOG, K_FREE, K_HELD, K_STOCK};
 use crate::sheets::{cell_key, CellKey};
+use crate::walk::WALK_FROM;
 
 /// What kind of problem a person must decide.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -200,8 +200,28 @@ pub(crate) fn check_merged_from(
         touched: Vec::with_capacity(found.cells.len()),
         conflicts: Vec::new(),
     };
+    // Many cells (a market day's fold touches every variant): one walk reads them all.
+    let walked: Option<HashMap<(VariantId, Holder), (i64, i64)>> = if found.cells.len() >= WALK_FROM
+    {
+        Some(
+            replica
+                .walk_stock()?
+                .into_values()
+                .map(|c| ((c.variant, c.holder), (c.free, c.held)))
+                .collect(),
+        )
+    } else {
+        None
+    };
     for (variant, holder, cell) in found.cells {
         out.touched.push((variant, holder));
+        if let Some(walked) = &walked {
+            if let Some(&(free, held)) = walked.get(&(variant, holder)) {
+                out.conflicts
+                    .extend(judge(replica, variant, holder, free, held));
+            }
+            continue;
+        }
         let cell = match cell {
             Some(cell) => cell,
             None => match replica.cell(variant, holder) {
@@ -460,37 +480,6 @@ pub(crate) fn counter_value(v: Option<&hydrate::Value>) -> Result<i64> {
 }
 
 impl ShopReplica {
-    /// Adds every `stock[variant][holder]` cell to the cell index, from one walk of the stock
-    /// map (Automerge visits a map's objects in one scan; a path per cell is a search each).
-    pub(crate) fn index_cells(&mut self) {
-        let stock = self.roots.stock.clone();
-        let mut per_variant: HashMap<ExId, VariantId> = HashMap::new();
-        let mut cells: Vec<(ExId, String, ExId)> = Vec::new();
-        for item in self.doc.iter_at(&stock, None) {
-            let DocItem::Map(m) = item.item else {
-                continue;
-            };
-            if !matches!(m.value, ValueRef::Object(ObjType::Map)) {
-                continue;
-            }
-            if *item.obj == stock {
-                if let Ok(v) = parse_variant(&m.key) {
-                    per_variant.insert(m.id(), v);
-                }
-            } else {
-                cells.push(((*item.obj).clone(), m.key.to_string(), m.id()));
-            }
-        }
-        for (per, holder, cell) in cells {
-            let (Some(variant), Ok(holder), ExId::Id(ctr, actor, _)) =
-                (per_variant.get(&per), Holder::parse(&holder), cell)
-            else {
-                continue;
-            };
-            self.cell_index.insert((ctr, actor), (*variant, holder));
-        }
-    }
-
     /// The per-variant map of counters by holder, for the invariant check and epochs.
     pub(crate) fn cells_by_variant(&self) -> Result<BTreeMap<VariantId, Vec<(Holder, ExId)>>> {
         let mut out = BTreeMap::new();

@@ -41,6 +41,7 @@ pub mod schema;
 mod setup;
 mod sheets;
 mod sync_guard;
+mod walk;
 
 pub use epoch::{Archive, REBASE_EVERY, SNAPSHOT_EVERY};
 pub use error::{Error, Result};

@@ -412,9 +412,13 @@ impl ShopReplica {
     /// Stock levels of every variant with counters.
     pub fn levels(&self) -> Result<Vec<VariantLevel>> {
         let mut out = Vec::new();
-        for key in keys(&self.doc, &self.roots.stock, None) {
-            let variant = parse_variant(&key)?;
-            let holders = self.stock_of(variant)?;
+        let variants = keys(&self.doc, &self.roots.stock, None)
+            .iter()
+            .map(|k| parse_variant(k))
+            .collect::<Result<Vec<_>>>()?;
+        let mut many = self.stock_of_many(&variants)?;
+        for variant in variants {
+            let holders = many.remove(&variant).unwrap_or_default();
             let on_hand = holders.iter().map(|l| l.free + l.held).sum();
             let available = holders
                 .iter()

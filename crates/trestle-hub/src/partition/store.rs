@@ -174,11 +174,13 @@ impl Ctx<'_> {
                 }
             }
         }
-        let touched = std::mem::take(&mut self.st.touched);
+        let touched: Vec<VariantId> = std::mem::take(&mut self.st.touched).into_iter().collect();
+        // Many variants (a market day's merge touches all of them) are read in one walk of the
+        // stock map; a few, one at a time.
+        let levels = self.st.replica.stock_of_many(&touched)?;
         for v in touched {
-            // One variant at a time: a hydrate of the whole stock map costs far more than the
-            // reads of the 2,000 variants a market day's merge touches (measured).
-            let data = levels_json(v, &self.st.replica.stock_of(v)?);
+            let holders = levels.get(&v).map_or(&[][..], Vec::as_slice);
+            let data = levels_json(v, holders);
             publish(self.tx, self.st, self.published, "inventory.updated", data)?;
         }
         Ok(())
