@@ -21,7 +21,6 @@ use crate::replica::parse_variant;
 use crate::replica::ShopReplica;
 use crate::schema::{keys, malformed, read_map, K_CATALOG, K_FREE, K_HELD, K_STOCK};
 use crate::sheets::{cell_key, CellKey};
-use crate::walk::WALK_FROM;
 
 /// What kind of problem a person must decide.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -200,28 +199,8 @@ pub(crate) fn check_merged_from(
         touched: Vec::with_capacity(found.cells.len()),
         conflicts: Vec::new(),
     };
-    // Many cells (a market day's fold touches every variant): one walk reads them all.
-    let walked: Option<HashMap<(VariantId, Holder), (i64, i64)>> = if found.cells.len() >= WALK_FROM
-    {
-        Some(
-            replica
-                .walk_stock()?
-                .into_values()
-                .map(|c| ((c.variant, c.holder), (c.free, c.held)))
-                .collect(),
-        )
-    } else {
-        None
-    };
     for (variant, holder, cell) in found.cells {
         out.touched.push((variant, holder));
-        if let Some(walked) = &walked {
-            if let Some(&(free, held)) = walked.get(&(variant, holder)) {
-                out.conflicts
-                    .extend(judge(replica, variant, holder, free, held));
-            }
-            continue;
-        }
         let cell = match cell {
             Some(cell) => cell,
             None => match replica.cell(variant, holder) {
