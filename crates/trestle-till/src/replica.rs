@@ -410,7 +410,7 @@ fn compact(db: &mut Db, store: &mut ReplicaStore) -> Result<()> {
 /// inside the caller's transaction (which has caught up with the file first). Other connections
 /// see the snapshot's new generation and reload.
 pub(crate) fn write_snapshot(tx: &Transaction<'_>, store: &mut ReplicaStore) -> Result<()> {
-    let bytes = store.replica.save();
+    let bytes = store.replica.save_local();
     let epoch = i64::try_from(store.replica.epoch()).unwrap_or(i64::MAX);
     let actions = i64::try_from(store.epoch_actions).unwrap_or(i64::MAX);
     tx.execute(

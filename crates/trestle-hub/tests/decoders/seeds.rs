@@ -73,9 +73,31 @@ fn exchanges() -> Files {
         accepted: vec![Uuid::from_u128(101)],
         duplicates: vec![Uuid::from_u128(102)],
     }));
+    // A till's folded day: its sales as one sales sheet, merged into the target's replica.
+    let mut hub = sync_fixture_replica();
+    let mut till = ShopReplica::load(Holder::Till(TillId(FUZZ_TILL)), &hub.save(), &[]).unwrap();
+    let sent = till.heads();
+    for i in 0..5u128 {
+        let v = VariantId(FUZZ_VARIANTS[(i % 2) as usize]);
+        till.sell(
+            SaleId(Uuid::from_u128(300 + i)),
+            &[(v, Qty::new(1).unwrap())],
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        till.fold_unsent(&sent).unwrap(),
+        trestle_replica::Fold::Folded { .. }
+    ));
+    let sheet = ExchangeRequest {
+        heads: till.head_bytes(),
+        changes: till.bytes_after(&sent),
+        entries: Vec::new(),
+    };
     vec![
         ("empty".to_string(), empty.encode()),
         ("entries".to_string(), full.encode()),
+        ("sheet".to_string(), sheet.encode()),
         ("empty-v1".to_string(), empty.encode_as(FrameVersion::V1)),
         ("entries-v1".to_string(), full.encode_as(FrameVersion::V1)),
         ("answer".to_string(), by_position.encode()),
