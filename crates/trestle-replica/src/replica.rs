@@ -479,6 +479,9 @@ impl ShopReplica {
             .ok_or_else(no_stock)?;
         let cell = read_map(&self.doc, &per, &holder.to_string(), None)?.ok_or_else(no_stock)?;
         self.cells.insert((variant, holder), cell.clone());
+        if let Some(key) = crate::sheets::cell_key(&cell) {
+            self.cell_index.insert(key, (variant, holder));
+        }
         Ok(cell)
     }
 

@@ -73,13 +73,15 @@ impl ShopReplica {
         let per = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)?
             .ok_or(Error::UnknownVariant { variant })?;
         let key = holder.to_string();
-        self.write(Cause::Setup(format!("holder:{variant}:{key}")), |doc| {
+        let hash = self.write(Cause::Setup(format!("holder:{variant}:{key}")), |doc| {
             let cell = doc.put_object(&per, key.as_str(), ObjType::Map)?;
             doc.put(&cell, K_FREE, automerge::ScalarValue::counter(0))?;
             doc.put(&cell, K_HELD, automerge::ScalarValue::counter(0))?;
             Ok(())
-        })
-        .map(Some)
+        })?;
+        // Known from the start: a merge naming the new cell (a till's sheet) walks no index.
+        self.cell(variant, holder)?;
+        Ok(Some(hash))
     }
 
     /// Records a market event. Creator only.
