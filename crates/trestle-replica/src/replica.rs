@@ -411,40 +411,6 @@ impl ShopReplica {
         }
     }
 
-    /// Every holder's stock of a variant, sorted by holder.
-    pub fn stock_of(&self, variant: VariantId) -> Result<Vec<HolderLevel>> {
-        let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
-            return Ok(Vec::new());
-        };
-        // One hydrate of the variant's map: a get per counter costs a search each.
-        holder_levels(variant, &self.doc.hydrate(&per, None)?, &self.sheets)
-    }
-
-    /// Stock levels of every variant with counters.
-    pub fn levels(&self) -> Result<Vec<VariantLevel>> {
-        let mut out = Vec::new();
-        let variants = keys(&self.doc, &self.roots.stock, None)
-            .iter()
-            .map(|k| parse_variant(k))
-            .collect::<Result<Vec<_>>>()?;
-        let mut many = self.stock_of_many(&variants)?;
-        for variant in variants {
-            let holders = many.remove(&variant).unwrap_or_default();
-            let on_hand = holders.iter().map(|l| l.free + l.held).sum();
-            let available = holders
-                .iter()
-                .find(|l| l.holder == self.holder)
-                .map_or(0, |l| l.free);
-            out.push(VariantLevel {
-                variant,
-                on_hand,
-                available,
-                holders,
-            });
-        }
-        Ok(out)
-    }
-
     /// The holders that have counters of any variant.
     pub fn holders(&self) -> Result<Vec<Holder>> {
         let mut all = std::collections::BTreeSet::new();
@@ -524,35 +490,6 @@ impl ShopReplica {
                 .empty_change(CommitOptions::default().with_message(message))),
         }
     }
-}
-
-/// The holders' levels of one variant from its hydrated `stock[variant]` map, by holder.
-pub(crate) fn holder_levels(
-    variant: VariantId,
-    per: &automerge::hydrate::Value,
-    sheets: &crate::sheets::Sheets,
-) -> Result<Vec<HolderLevel>> {
-    let automerge::hydrate::Value::Map(cells) = per else {
-        return Err(malformed("stock"));
-    };
-    let mut out = Vec::new();
-    for (key, cell) in cells.iter() {
-        let holder = Holder::parse(key)?;
-        let automerge::hydrate::Value::Map(cell) = &cell.value else {
-            return Err(malformed("stock"));
-        };
-        let field = |name: &str| match cell.get(name) {
-            None => Err(missing(name)),
-            v => invariants::counter_value(v),
-        };
-        out.push(HolderLevel {
-            holder,
-            free: field(K_FREE)? + sheets.slot(variant, holder),
-            held: field(K_HELD)?,
-        });
-    }
-    out.sort_by_key(|l| l.holder);
-    Ok(out)
 }
 
 /// Writes the root maps of a new epoch document (not committed).
