@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use trestle_core::catalog::Policy;
 use trestle_core::ids::VariantId;
@@ -213,25 +214,29 @@ pub(crate) fn publish(
     topic: &str,
     data: Value,
 ) -> Result<i64> {
-    let text = serde_json::to_string(&data)?;
-    publish_text(tx, st, published, topic, data, text)
+    publish_raw(
+        tx,
+        st,
+        published,
+        topic,
+        serde_json::value::to_raw_value(&data)?,
+    )
 }
 
-/// [`publish`] with the event's data already serialised as `text` (the same data as `data`,
-/// written straight from the typed record: a day's sales are not serialised twice).
-pub(crate) fn publish_text(
+/// [`publish`] with the event's data already serialised (written straight from a typed record:
+/// a day's sales are serialised once, and the log, the stream and webhooks pass the text on).
+pub(crate) fn publish_raw(
     tx: &Transaction<'_>,
     st: &mut State,
     published: &mut Vec<ShopEvent>,
     topic: &str,
-    data: Value,
-    text: String,
+    data: Box<RawValue>,
 ) -> Result<i64> {
     let seq = st.next_event_seq;
     st.next_event_seq += 1;
     let at = now_ms();
     tx.prepare_cached("INSERT INTO shop_events (seq, topic, at, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![seq, topic, at, text])?;
+        .execute(params![seq, topic, at, data.get()])?;
     for (id, topics) in &st.webhooks {
         if topics.iter().any(|t| t == "*" || t == topic) {
             tx.prepare_cached(

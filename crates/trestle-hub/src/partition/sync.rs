@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use trestle_core::ids::TillId;
 use trestle_core::ledger::{OutboxEnvelope, LEDGER_WIRE_VERSION};
@@ -17,11 +18,12 @@ use super::{store, Ctx};
 use crate::db::{new_id, now_ms, rfc3339};
 use crate::error::{HubError, Result};
 
-/// A till's ledger event as the shop's log records it (`sale.recorded`, …).
+/// A till's ledger event as the shop's log records it (`sale.recorded`, …): the record is the
+/// body stored in `till_events`, serialised once.
 #[derive(serde::Serialize)]
 struct Recorded<'a> {
     event_id: Uuid,
-    record: &'a trestle_core::ledger::LedgerEvent,
+    record: &'a RawValue,
     till_id: Uuid,
 }
 
@@ -93,7 +95,7 @@ impl Ctx<'_> {
         let now = now_ms();
         let device_text = device.to_string();
         for e in entries {
-            let body = serde_json::to_string(&e.event)?;
+            let body = serde_json::value::to_raw_value(&e.event)?;
             let n = self
                 .tx
                 .prepare_cached(
@@ -104,7 +106,7 @@ impl Ctx<'_> {
                     e.event_id.0.to_string(),
                     device_text,
                     e.event.kind(),
-                    body,
+                    body.get(),
                     now
                 ])?;
             if n == 0 {
@@ -117,14 +119,13 @@ impl Ctx<'_> {
                 "sale_refunded" => "sale.refunded",
                 _ => "sale.voided",
             };
-            // The log's text straight from the typed record; the live stream's value beside it.
-            let text = serde_json::to_string(&Recorded {
+            // The log's text around the stored body: the record is serialised once.
+            let data = serde_json::value::to_raw_value(&Recorded {
                 event_id: e.event_id.0,
-                record: &e.event,
+                record: &body,
                 till_id: device,
             })?;
-            let data = json!({ "till_id": device, "event_id": e.event_id.0, "record": e.event });
-            store::publish_text(self.tx, self.st, self.published, topic, data, text)?;
+            store::publish_raw(self.tx, self.st, self.published, topic, data)?;
         }
         self.mark_synced(device, None)?;
         Ok(OutboxAck {
@@ -287,15 +288,16 @@ impl Ctx<'_> {
         let sql =
             "SELECT seq, topic, at, data FROM shop_events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
         let rows = log_rows(self.tx, sql, params![seq, limit])?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, topic, at, data)| trestle_protocol::ShopEvent {
-                seq,
-                topic,
-                at,
-                data,
+        rows.into_iter()
+            .map(|(seq, topic, at, data)| {
+                Ok(trestle_protocol::ShopEvent {
+                    seq,
+                    topic,
+                    at,
+                    data: RawValue::from_string(data)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub(super) fn mark_synced(&mut self, device: Uuid, feed_seq: Option<i64>) -> Result<()> {
@@ -315,13 +317,15 @@ impl Ctx<'_> {
         let rows = log_rows(self.tx, sql, params![device.to_string(), after])?;
         let out: Vec<FeedEntry> = rows
             .into_iter()
-            .map(|(seq, kind, at, body)| FeedEntry {
-                seq,
-                kind,
-                at,
-                body,
+            .map(|(seq, kind, at, body)| {
+                Ok(FeedEntry {
+                    seq,
+                    kind,
+                    at,
+                    body: serde_json::from_str(&body)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let next = out.last().map_or(after, |e| e.seq);
         self.mark_synced(device, Some(next))?;
         Ok((out, next))
@@ -474,12 +478,12 @@ impl Ctx<'_> {
     }
 }
 
-/// Rows of a log table (`shop_events`, `device_feed`): seq, kind, time and JSON body.
+/// Rows of a log table (`shop_events`, `device_feed`): seq, kind, time and JSON body (text).
 fn log_rows(
     tx: &rusqlite::Transaction<'_>,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<(i64, String, String, Value)>> {
+) -> Result<Vec<(i64, String, String, String)>> {
     let mut st = tx.prepare_cached(sql)?;
     let rows = st.query_map(params, |r| {
         Ok((
@@ -492,7 +496,7 @@ fn log_rows(
     let mut out = Vec::new();
     for row in rows {
         let (seq, kind, at, body) = row?;
-        out.push((seq, kind, rfc3339(at), serde_json::from_str(&body)?));
+        out.push((seq, kind, rfc3339(at), body));
     }
     Ok(out)
 }

@@ -202,7 +202,7 @@ impl Ctx<'_> {
                     seq: r.get(4)?,
                     topic: r.get(3)?,
                     at: rfc3339(r.get(5)?),
-                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                    data: serde_json::value::RawValue::from_string(data).unwrap_or_default(),
                 };
                 Ok(DueDelivery {
                     id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),

@@ -168,7 +168,7 @@ async fn a_made_to_order_shortfall_at_a_till_becomes_a_conflict_to_resolve() {
     );
 }
 
-fn sale_envelope(till: &str, event_id: Uuid) -> serde_json::Value {
+pub(crate) fn sale_envelope(till: &str, event_id: Uuid) -> serde_json::Value {
     // A real sale as the till's ledger records it.
     use trestle_core::cart::{Cart, CartLine};
     use trestle_core::sale::{complete, SaleMeta};

@@ -1,6 +1,7 @@
 //! Webhooks delivered to a real local HTTP receiver: signed with HMAC-SHA256 over timestamp and
 //! body (checked here independently of the hub's own code), retried with backoff after failures,
-//! and logged; and the live stream (SSE) carrying a shop's events and only its own.
+//! and logged; and the live stream (SSE) carrying a shop's events and only its own, in the very
+//! bytes the log stores and webhooks send.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -303,4 +304,58 @@ async fn a_client_resuming_the_stream_gets_what_it_missed_first() {
         )
         .await;
     assert_eq!(bad.status, 400);
+}
+
+/// The `data:` of the first SSE message of `topic` in `text`.
+fn sse_data<'a>(text: &'a str, topic: &str) -> &'a str {
+    let at = text
+        .find(&format!("event: {topic}\n"))
+        .unwrap_or_else(|| panic!("no {topic} in {text}"));
+    let rest = &text[at..];
+    let data = rest.find("data: ").expect("a data line") + "data: ".len();
+    let end = rest[data..].find('\n').expect("a whole line");
+    &rest[data..data + end]
+}
+
+#[tokio::test]
+async fn a_till_sale_reaches_the_stream_a_webhook_and_a_resumed_stream_in_the_same_bytes() {
+    let hub = Hub::start().await;
+    let (rec, url) = Receiver::start(0).await;
+    register(&hub, &url, &["sale.recorded"]).await;
+    let (till, device) = hub.pair("Stall 1").await;
+    let stream = |after: Option<&str>| {
+        let mut req = hub
+            .client
+            .get(format!("{}/v1/stream", hub.url))
+            .bearer_auth(&hub.admin);
+        if let Some(a) = after {
+            req = req.header("last-event-id", a);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let mut live = stream(None).await;
+    let entry = crate::sync::sale_envelope(&till, uuid::Uuid::from_u128(7));
+    let r = hub
+        .post(
+            "/v1/sync/outbox",
+            &device,
+            json!({"entries": [entry.clone()]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let text = read_stream(&mut live, "event: sale.recorded", 3000).await;
+    let streamed = sse_data(&text, "sale.recorded").to_string();
+    let got = rec.wait_for(1).await;
+    assert_eq!(got.len(), 1, "one delivery of the one sale");
+    assert_eq!(streamed, got[0].1, "the stream and the webhook differ");
+    let mut resumed = stream(Some("0")).await;
+    let replayed = read_stream(&mut resumed, "event: sale.recorded", 3000).await;
+    assert_eq!(sse_data(&replayed, "sale.recorded"), streamed);
+
+    let event: Value = serde_json::from_str(&streamed).unwrap();
+    assert_eq!(event["topic"], "sale.recorded");
+    assert_eq!(event["data"]["till_id"], json!(till));
+    assert_eq!(event["data"]["event_id"], json!(uuid::Uuid::from_u128(7)));
+    assert_eq!(event["data"]["record"], entry["event"]);
 }
