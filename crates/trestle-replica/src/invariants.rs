@@ -167,6 +167,9 @@ pub(crate) struct MergedCheck {
     pub conflicts: Vec<Conflict>,
     pub touched: Vec<(VariantId, Holder)>,
     pub only_counters: bool,
+    /// Every merged operation was on the sales sheets map: the stock map's values are as they
+    /// were (a walk of it read before the merge still holds).
+    pub stock_untouched: bool,
 }
 
 /// [`check_merged`], taking the merged changes from `bytes` (what `merge_bytes` was given) where
@@ -196,6 +199,7 @@ pub(crate) fn check_merged_from(
     }
     let mut out = MergedCheck {
         only_counters: found.only_counters,
+        stock_untouched: found.stock_untouched,
         touched: Vec::with_capacity(found.cells.len()),
         conflicts: Vec::new(),
     };
@@ -244,6 +248,8 @@ pub fn touched_cells(
 struct Touched {
     cells: Vec<(VariantId, Holder, Option<ExId>)>,
     only_counters: bool,
+    /// Every operation was on the sales sheets map.
+    stock_untouched: bool,
 }
 
 fn touched(
@@ -254,10 +260,12 @@ fn touched(
     let mut counters = BTreeSet::new();
     let mut rules = BTreeSet::new();
     let mut only_counters = true;
+    let mut stock_untouched = true;
     let sheets = replica.roots.sheets.as_ref().and_then(cell_key);
     for change in merged_changes(replica, before, bytes) {
         let (found, others) = touches_and_others(&change, sheets.as_ref());
         only_counters &= others == 0;
+        stock_untouched &= others == 0 && found.iter().all(|t| matches!(t, Touch::Sheet { .. }));
         for touch in found {
             match touch {
                 Touch::Counter { obj, by, .. } => {
@@ -319,6 +327,7 @@ fn touched(
     Ok(Touched {
         cells: out.into_iter().map(|((v, h), cell)| (v, h, cell)).collect(),
         only_counters,
+        stock_untouched,
     })
 }
 

@@ -114,6 +114,8 @@ pub struct ShopReplica {
     pub(crate) fold_base: Option<AutoCommit>,
     /// The sales sheets counted so far and what they add to each cell's `free`.
     pub(crate) sheets: crate::sheets::Sheets,
+    /// The last walk of the stock map and the heads it was read at (`walk::Walked`).
+    pub(crate) walked: crate::walk::Walked,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -205,6 +207,7 @@ impl ShopReplica {
             merged_unsaved: None,
             fold_base: None,
             sheets: Default::default(),
+            walked: None,
         };
         replica.refresh_sheets()?;
         Ok(replica)
@@ -378,9 +381,13 @@ impl ShopReplica {
         } else {
             invariants::MergedCheck {
                 only_counters: true,
+                stock_untouched: true,
                 ..Default::default()
             }
         };
+        if checked.stock_untouched {
+            self.walk_still_holds(&before);
+        }
         Ok(MergeReport {
             heads_changed,
             conflicts: checked.conflicts,

@@ -1,12 +1,21 @@
-//! Reading stock levels: one variant's (`stock_of`), every variant's (`levels`), and many cells at once: ONE walk of the `stock` map (`Automerge::iter_at`) gives
-//! every cell's object id, its (variant, holder) and its counters. Automerge visits a map's
-//! objects in one scan, ~15 ms for 2,000 variants × 4 holders here, where reading each cell on
-//! its own costs a search (a `hydrate` of a variant's map ~20–60 µs, a `get` ~3 µs), so any read
-//! of more than a few hundred cells — a market day's merge touches every variant — walks.
+//! Reading stock levels: one variant's (`stock_of`), every variant's (`levels`), and many cells
+//! at once: ONE walk of the `stock` map (`Automerge::iter_at`) gives every cell's object id, its
+//! (variant, holder) and its counters. Automerge visits a map's objects in one scan, 15–55 ms for
+//! 2,000 variants × 4 holders here, where reading each cell on its own costs a search (a
+//! `hydrate` of a variant's map ~20–60 µs, a `get` ~3 µs), so any read of more than a few
+//! hundred cells — a market day's merge touches every variant — walks.
+//!
+//! The last walk is kept with the heads it was read at ([`Walked`]): a merge whose every
+//! operation was on the sales sheets map (a till's folded day) leaves the stock map's values as
+//! they were, so the walk moves on to the new heads; any other change — local or merged — moves
+//! the heads without it, and the next read walks again. The sheets' sums are added at each read,
+//! from the sheets as they are then.
 
 use std::collections::{BTreeMap, HashMap};
 
-use automerge::{iter::DocItem, ObjId as ExId, ObjType, ReadDoc, ScalarValueRef, ValueRef};
+use automerge::{
+    iter::DocItem, ChangeHash, ObjId as ExId, ObjType, ReadDoc, ScalarValueRef, ValueRef,
+};
 use trestle_core::ids::VariantId;
 
 use crate::error::Result;
@@ -23,15 +32,8 @@ pub(crate) const WALK_FROM: usize = 200;
 /// A cell found by the walk: its key, variant, holder, map id, and `free`/`held` as stored.
 type RawCell = (CellKey, VariantId, Holder, ExId, Option<i64>, Option<i64>);
 
-/// One stock cell as it stands: `free` with the sales sheets added.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CellRead {
-    pub variant: VariantId,
-    pub holder: Holder,
-    pub cell: ExId,
-    pub free: i64,
-    pub held: i64,
-}
+/// The cells of the last walk and the heads (sorted) the document had when they were read.
+pub(crate) type Walked = Option<(Vec<ChangeHash>, Vec<RawCell>)>;
 
 impl ShopReplica {
     /// Every stock cell, by its object id, with its counters as read (`None` when missing).
@@ -78,26 +80,31 @@ impl ShopReplica {
         out
     }
 
-    /// Every stock cell, by its object id, with its counters as they stand (sheets included).
-    pub(crate) fn walk_stock(&self) -> Result<HashMap<CellKey, CellRead>> {
-        let mut out = HashMap::new();
-        for (key, variant, holder, cell, free, held) in self.walk_cells() {
-            let free = free.ok_or_else(|| missing(K_FREE))? + self.sheets.slot(variant, holder);
-            let held = held.ok_or_else(|| missing(K_HELD))?;
-            out.insert(
-                key,
-                CellRead {
-                    variant,
-                    holder,
-                    cell,
-                    free,
-                    held,
-                },
-            );
+    /// The stock map's cells as the document holds them now: the kept walk while its heads are
+    /// the document's, otherwise a new walk (kept).
+    fn cells_now(&mut self) -> &[RawCell] {
+        let heads = self.heads();
+        if !matches!(&self.walked, Some((at, _)) if *at == heads) {
+            let cells = self.walk_cells();
+            self.walked = Some((heads, cells));
         }
-        Ok(out)
+        self.walked
+            .as_ref()
+            .map_or(&[], |(_, cells)| cells.as_slice())
     }
 
+    /// After a merge that touched nothing but the sales sheets map: a walk read at `before` holds
+    /// at the new heads too.
+    pub(crate) fn walk_still_holds(&mut self, before: &[ChangeHash]) {
+        let mut before = before.to_vec();
+        before.sort();
+        let heads = self.heads();
+        if let Some((at, _)) = &mut self.walked {
+            if *at == before {
+                *at = heads;
+            }
+        }
+    }
     /// Every holder's stock of a variant, sorted by holder.
     pub fn stock_of(&self, variant: VariantId) -> Result<Vec<HolderLevel>> {
         let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
@@ -114,7 +121,11 @@ impl ShopReplica {
             .iter()
             .map(|k| parse_variant(k))
             .collect::<Result<Vec<_>>>()?;
-        let mut many = self.stock_of_many(&variants)?;
+        let mut many = if variants.len() < WALK_FROM {
+            self.each_of(&variants)?
+        } else {
+            levels_of(&self.walk_cells(), &self.sheets, &variants)?
+        };
         for variant in variants {
             let holders = many.remove(&variant).unwrap_or_default();
             let on_hand = holders.iter().map(|l| l.free + l.held).sum();
@@ -132,36 +143,29 @@ impl ShopReplica {
         Ok(out)
     }
 
-    /// Every holder's stock of each of `variants` (sorted by holder), read in one walk when there
-    /// are many of them; variants without counters are left out.
+    /// Every holder's stock of each of `variants` (sorted by holder), read from one walk (the
+    /// kept one while it holds) when there are many of them; variants without counters are left
+    /// out.
     pub fn stock_of_many(
-        &self,
+        &mut self,
         variants: &[VariantId],
     ) -> Result<BTreeMap<VariantId, Vec<HolderLevel>>> {
-        let mut out = BTreeMap::new();
         if variants.len() < WALK_FROM {
-            for v in variants {
-                let levels = self.stock_of(*v)?;
-                if !levels.is_empty() {
-                    out.insert(*v, levels);
-                }
-            }
-            return Ok(out);
+            return self.each_of(variants);
         }
-        let wanted: std::collections::HashSet<&VariantId> = variants.iter().collect();
-        for c in self.walk_stock()?.into_values() {
-            if wanted.contains(&c.variant) {
-                out.entry(c.variant)
-                    .or_insert_with(Vec::new)
-                    .push(HolderLevel {
-                        holder: c.holder,
-                        free: c.free,
-                        held: c.held,
-                    });
+        self.cells_now();
+        let cells = self.walked.as_ref().map_or(&[][..], |(_, c)| c.as_slice());
+        levels_of(cells, &self.sheets, variants)
+    }
+
+    /// [`Self::stock_of`] of each variant.
+    fn each_of(&self, variants: &[VariantId]) -> Result<BTreeMap<VariantId, Vec<HolderLevel>>> {
+        let mut out = BTreeMap::new();
+        for v in variants {
+            let levels = self.stock_of(*v)?;
+            if !levels.is_empty() {
+                out.insert(*v, levels);
             }
-        }
-        for levels in out.values_mut() {
-            levels.sort_by_key(|l| l.holder);
         }
         Ok(out)
     }
@@ -169,10 +173,36 @@ impl ShopReplica {
     /// Adds every `stock[variant][holder]` cell to the cell index, from one walk of the stock
     /// map (a path per cell is a search each).
     pub(crate) fn index_cells(&mut self) {
-        for (key, variant, holder, ..) in self.walk_cells() {
-            self.cell_index.insert(key, (variant, holder));
+        let found: Vec<_> = self
+            .cells_now()
+            .iter()
+            .map(|(key, variant, holder, ..)| (key.clone(), (*variant, *holder)))
+            .collect();
+        self.cell_index.extend(found);
+    }
+}
+
+/// The holders' levels of each of `variants` among the walked `cells`, with the sheets' sums.
+fn levels_of(
+    cells: &[RawCell],
+    sheets: &crate::sheets::Sheets,
+    variants: &[VariantId],
+) -> Result<BTreeMap<VariantId, Vec<HolderLevel>>> {
+    let wanted: std::collections::HashSet<&VariantId> = variants.iter().collect();
+    let mut out: BTreeMap<VariantId, Vec<HolderLevel>> = BTreeMap::new();
+    for (_, variant, holder, _, free, held) in cells {
+        if wanted.contains(variant) {
+            out.entry(*variant).or_default().push(HolderLevel {
+                holder: *holder,
+                free: free.ok_or_else(|| missing(K_FREE))? + sheets.slot(*variant, *holder),
+                held: held.ok_or_else(|| missing(K_HELD))?,
+            });
         }
     }
+    for levels in out.values_mut() {
+        levels.sort_by_key(|l| l.holder);
+    }
+    Ok(out)
 }
 
 /// The holders' levels of one variant from its hydrated `stock[variant]` map, by holder.

@@ -267,3 +267,73 @@ fn many_cells_read_in_one_walk_read_what_each_read_alone_reads() {
     // A few variants are read one by one and give the same.
     assert_eq!(hub.stock_of_many(&vs[..3]).unwrap().len(), 3);
 }
+
+/// Every holder's levels of `vs` as a fresh walk reads them (`levels` walks every time).
+fn walked_fresh(
+    r: &ShopReplica,
+    vs: &[trestle_core::ids::VariantId],
+) -> BTreeMap<trestle_core::ids::VariantId, Vec<HolderLevel>> {
+    r.levels()
+        .unwrap()
+        .into_iter()
+        .filter(|l| vs.contains(&l.variant))
+        .map(|l| (l.variant, l.holders))
+        .collect()
+}
+
+#[test]
+fn the_kept_walk_of_many_variants_follows_sheets_and_walks_again_after_any_other_change() {
+    use trestle_core::catalog::Policy;
+    let mut hub = hub_with(1, 30);
+    let many: Vec<_> = (0..250u128)
+        .map(|i| trestle_core::ids::VariantId(uuid::Uuid::from_u128(0xB000 + i)))
+        .collect();
+    for (i, v) in many.iter().enumerate() {
+        hub.add_variant(*v, &fields(&format!("V{i}"), Policy::Deny, true))
+            .unwrap();
+        hub.ensure_holder(*v, Holder::Hub).unwrap();
+        hub.ensure_holder(*v, till(1)).unwrap();
+    }
+    hub.transfer(TransferId(uid()), till(1), &[(MUG, q(10))])
+        .unwrap();
+    let mut t1 = join(&mut hub, till(1));
+    let mut all = many.clone();
+    all.push(MUG);
+    let mug_at_till = |levels: &BTreeMap<_, Vec<HolderLevel>>| {
+        levels[&MUG]
+            .iter()
+            .find(|l| l.holder == till(1))
+            .map(|l| l.free)
+    };
+    // A read of many variants walks and keeps the walk.
+    let first = hub.stock_of_many(&all).unwrap();
+    assert_eq!(first, walked_fresh(&hub, &all));
+    assert_eq!(mug_at_till(&first), Some(10));
+
+    // A folded day (one sheet) merged: the kept walk holds, the sheet's sums are added.
+    let sent = t1.heads();
+    sell(&mut t1, MUG, 3);
+    assert!(matches!(
+        t1.fold_unsent(&sent).unwrap(),
+        Fold::Folded { .. }
+    ));
+    hub.merge_bytes(&t1.bytes_after(&sent)).unwrap();
+    let after_sheet = hub.stock_of_many(&all).unwrap();
+    assert_eq!(mug_at_till(&after_sheet), Some(7));
+    assert_eq!(after_sheet, walked_fresh(&hub, &all));
+
+    // A sale merged unfolded moves a counter of the stock map: read again, not kept.
+    let sent = t1.heads();
+    sell(&mut t1, MUG, 1);
+    hub.merge_bytes(&t1.bytes_after(&sent)).unwrap();
+    let after_sale = hub.stock_of_many(&all).unwrap();
+    assert_eq!(mug_at_till(&after_sale), Some(6));
+    assert_eq!(after_sale, walked_fresh(&hub, &all));
+
+    // The hub's own change (a transfer to the till) is read too.
+    hub.transfer(TransferId(uid()), till(1), &[(MUG, q(2))])
+        .unwrap();
+    let after_transfer = hub.stock_of_many(&all).unwrap();
+    assert_eq!(mug_at_till(&after_transfer), Some(8));
+    assert_eq!(after_transfer, walked_fresh(&hub, &all));
+}
