@@ -153,12 +153,17 @@ fn mark_positions(
             batch.len()
         )));
     }
-    let mut st =
-        tx.prepare_cached("UPDATE outbox SET acked_ms = ?1 WHERE seq = ?2 AND acked_ms IS NULL")?;
-    let mut marked = 0;
-    for p in &batch[..covered] {
-        marked += st.execute(rusqlite::params![now, p.seq])?;
-    }
+    let (Some(first), Some(last)) = (batch.first(), batch[..covered].last()) else {
+        return Ok((0, 0));
+    };
+    // One statement for the range: the batch is the first unacknowledged entries in `seq`
+    // order, so every other entry between its first and last is acknowledged already, and
+    // entries written since have higher seqs.
+    let marked = tx
+        .prepare_cached(
+            "UPDATE outbox SET acked_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND acked_ms IS NULL",
+        )?
+        .execute(rusqlite::params![now, first.seq, last.seq])?;
     let dups = duplicates.len().min(marked);
     Ok((marked - dups, dups))
 }
