@@ -199,14 +199,17 @@ pub fn refund_out(r: &trestle_core::ledger::Refund) -> RefundResult {
     }
 }
 
+/// A pickup's status as the till stores it (core's document form), for the window; a status
+/// this build does not know shows as held, the state that still asks the cashier to act.
 fn status_out(s: &str) -> ReservationStatus {
-    match s {
-        "ready" => ReservationStatus::Ready,
-        "partially_collected" => ReservationStatus::PartiallyCollected,
-        "collected" => ReservationStatus::Collected,
-        "cancelled" => ReservationStatus::Cancelled,
-        "expired" => ReservationStatus::Expired,
-        _ => ReservationStatus::Held,
+    use trestle_core::reservation::ReservationStatus as Core;
+    match Core::parse(s) {
+        Ok(Core::Held) | Err(_) => ReservationStatus::Held,
+        Ok(Core::Ready) => ReservationStatus::Ready,
+        Ok(Core::PartiallyCollected) => ReservationStatus::PartiallyCollected,
+        Ok(Core::Collected) => ReservationStatus::Collected,
+        Ok(Core::Cancelled) => ReservationStatus::Cancelled,
+        Ok(Core::Expired) => ReservationStatus::Expired,
     }
 }
 
