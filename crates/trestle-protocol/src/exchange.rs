@@ -22,7 +22,7 @@ use std::io::Read as _;
 use serde::{Deserialize, Serialize};
 use trestle_core::ledger::OutboxEnvelope;
 
-use crate::columns::{decode_entries, encode_entries, put_varint};
+use crate::columns::{decode_entries, encode_entries, encode_stored, put_varint};
 use crate::sync::OutboxAck;
 
 /// The largest compressed exchange body either side accepts.
@@ -173,6 +173,19 @@ impl ExchangeRequest {
             }
         }
         compress(&frame)
+    }
+
+    /// The current frame of a request whose entries are given as the till stored them (each an
+    /// `OutboxEnvelope`'s JSON): byte for byte what [`Self::encode`] makes of the same entries,
+    /// without parsing their records (`columns::encode_stored`). `None` when an entry is not such
+    /// a text; the caller then parses the entries and uses [`Self::encode`].
+    pub fn encode_stored(heads: &[[u8; 32]], changes: &[u8], entries: &[&str]) -> Option<Vec<u8>> {
+        let size: usize = entries.iter().map(|e| e.len() / 8).sum();
+        let mut frame = Vec::with_capacity(changes.len() + size + 64);
+        frame.extend_from_slice(REQUEST_MAGIC);
+        put_heads(&mut frame, heads);
+        put_bytes(&mut frame, changes);
+        encode_stored(entries, &mut frame).then(|| compress(&frame))
     }
 
     pub fn decode(body: &[u8]) -> Result<ExchangeRequest, FrameError> {

@@ -1,6 +1,7 @@
 //! The `TSX2`/`TSY2` exchange frames: any outbox round-trips to exactly the envelopes stored
-//! (property test), version 1 frames still decode, acknowledgements by position round-trip, and
-//! damaged frames are refused with a reason, never a panic.
+//! (property test), a till encoding its entries from their stored JSON sends the very same frame,
+//! version 1 frames still decode, acknowledgements by position round-trip, and damaged frames are
+//! refused with a reason, never a panic.
 
 use proptest::prelude::*;
 use trestle_core::cart::{Cart, CartLine};
@@ -158,6 +159,16 @@ proptest! {
     }
 
     #[test]
+    fn a_till_encoding_its_stored_entries_sends_the_same_frame(entries in proptest::collection::vec(entry(), 0..40)) {
+        let r = request(entries.iter().map(envelope).collect());
+        let stored: Vec<String> = r.entries.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let texts: Vec<&str> = stored.iter().map(String::as_str).collect();
+        let frame = ExchangeRequest::encode_stored(&r.heads, &r.changes, &texts).unwrap();
+        prop_assert_eq!(&frame, &r.encode());
+        prop_assert_eq!(ExchangeRequest::decode(&frame).unwrap(), r);
+    }
+
+    #[test]
     fn acknowledgements_by_position_round_trip(covered in 0u32..20_000, dups in proptest::collection::btree_set(0u32..20_000, 0..50)) {
         let duplicates: Vec<u32> = dups.into_iter().filter(|d| *d < covered).collect();
         let a = ExchangeAnswer {
@@ -190,6 +201,22 @@ proptest! {
         if let Err(e) = ExchangeRequest::decode(&body) {
             prop_assert!(!e.to_string().is_empty());
         }
+    }
+}
+
+#[test]
+fn a_stored_entry_that_is_not_an_envelope_is_not_encoded_from_its_text() {
+    let r = request(Vec::new());
+    for bad in [
+        "",
+        "{}",
+        "[1]",
+        r#"{"v":1,"event_id":"x","till_id":"y","event":{}}"#,
+    ] {
+        assert_eq!(
+            ExchangeRequest::encode_stored(&r.heads, &r.changes, &[bad]),
+            None
+        );
     }
 }
 

@@ -61,13 +61,77 @@ pub fn encode_entries(entries: &[OutboxEnvelope], out: &mut Vec<u8>) -> bool {
         let _ = serde_json::to_writer(&mut text, &wire);
         spans.push((start, text.len()));
     }
+    encode_texts(&text, &spans, out)
+}
+
+/// An outbox entry as a till stores it (an `OutboxEnvelope`'s JSON), its record left as text.
+#[derive(serde::Deserialize)]
+struct Stored<'a> {
+    v: u32,
+    event_id: EventId,
+    till_id: TillId,
+    #[serde(borrow)]
+    event: &'a serde_json::value::RawValue,
+}
+
+/// The only part of a stored record the columns need: its own id (`{"kind":…,"record":{"id"…}}`).
+#[derive(serde::Deserialize)]
+struct RecordHead {
+    record: IdOnly,
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: Uuid,
+}
+
+/// [`WireOut`] with the record as the till stored it.
+#[derive(Serialize)]
+struct WireStored<'a> {
+    v: u32,
+    event_id: Option<EventId>,
+    till_id: TillId,
+    event: &'a serde_json::value::RawValue,
+}
+
+/// [`encode_entries`] of entries given as the JSON the till stored them as
+/// (`serde_json::to_string(&OutboxEnvelope)`): each is put in the columns' envelope form without
+/// parsing its record into types, and the frame is byte for byte the one `encode_entries` makes
+/// of the same entries. `false` (and nothing written) if a text is not such an envelope.
+pub fn encode_stored(entries: &[&str], out: &mut Vec<u8>) -> bool {
+    let mut text = Vec::with_capacity(entries.iter().map(|e| e.len()).sum());
+    let mut spans = Vec::with_capacity(entries.len());
+    for e in entries {
+        let Ok(stored) = serde_json::from_str::<Stored<'_>>(e) else {
+            return false;
+        };
+        let Ok(head) = serde_json::from_str::<RecordHead>(stored.event.get()) else {
+            return false;
+        };
+        let start = text.len();
+        let wire = WireStored {
+            v: stored.v,
+            event_id: (stored.event_id.0 != head.record.id).then_some(stored.event_id),
+            till_id: stored.till_id,
+            event: stored.event,
+        };
+        if serde_json::to_writer(&mut text, &wire).is_err() {
+            return false;
+        }
+        spans.push((start, text.len()));
+    }
+    encode_texts(&text, &spans, out)
+}
+
+/// The columns of the entries written in `text` at `spans` (compact JSON of the wire envelope).
+fn encode_texts(text: &[u8], spans: &[(usize, usize)], out: &mut Vec<u8>) -> bool {
     let mut shapes: FastMap<Vec<u8>, usize> = FastMap::default();
     let mut shape_list: Vec<Vec<u8>> = Vec::new();
     let mut columns: Vec<Vec<Column<'_>>> = Vec::new();
-    let mut rows = Vec::with_capacity(entries.len() * 2);
+    let mut rows = Vec::with_capacity(spans.len() * 2);
     let mut desc = Vec::new();
     let mut leaves: Vec<Leaf<'_>> = Vec::new();
-    for &(start, end) in &spans {
+    for &(start, end) in spans {
         desc.clear();
         leaves.clear();
         let mut walk = Walk {
@@ -92,7 +156,7 @@ pub fn encode_entries(entries: &[OutboxEnvelope], out: &mut Vec<u8>) -> bool {
             col.push(*leaf);
         }
     }
-    put_varint(out, entries.len() as u64);
+    put_varint(out, spans.len() as u64);
     put_varint(out, shape_list.len() as u64);
     for d in &shape_list {
         put_varint(out, d.len() as u64);

@@ -17,7 +17,7 @@
 
 mod encode;
 
-pub use encode::encode_entries;
+pub use encode::{encode_entries, encode_stored};
 
 use serde::Deserialize;
 use trestle_core::ids::{EventId, TillId};

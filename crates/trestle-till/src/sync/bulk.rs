@@ -30,18 +30,28 @@ impl Till {
             self.seal(true)?;
             let before = self.replica.replica.heads();
             let batch = self.pending_entries()?;
-            let entries: Vec<OutboxEnvelope> = batch
-                .iter()
-                .map(|p| serde_json::from_str(&p.payload))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
             let base = self.hub_heads()?;
-            let request = ExchangeRequest {
-                heads: self.replica.replica.head_bytes(),
-                changes: self.replica.replica.bundle_after(&base),
-                entries,
-            }
-            .encode();
+            let heads = self.replica.replica.head_bytes();
+            let changes = self.replica.replica.bundle_after(&base);
+            // The entries go as they are stored (their records are not parsed again here); an
+            // entry that is not an envelope's JSON is found by parsing them all.
+            let stored: Vec<&str> = batch.iter().map(|p| p.payload.as_str()).collect();
+            let request = match ExchangeRequest::encode_stored(&heads, &changes, &stored) {
+                Some(frame) => frame,
+                None => {
+                    let entries: Vec<OutboxEnvelope> = batch
+                        .iter()
+                        .map(|p| serde_json::from_str(&p.payload))
+                        .collect::<std::result::Result<_, _>>()
+                        .map_err(|_| Error::Corrupt("an outbox entry is unreadable".into()))?;
+                    ExchangeRequest {
+                        heads,
+                        changes,
+                        entries,
+                    }
+                    .encode()
+                }
+            };
             let sent = hub.send("/v1/sync/exchange", ATTEMPTS, |c, u| {
                 c.post(u)
                     .header("content-type", EXCHANGE_CONTENT_TYPE)
