@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_sent_heads.sql",
         include_str!("../../../migrations/till/0008_sent_heads.sql"),
     ),
+    (
+        "0009_outbox_pending.sql",
+        include_str!("../../../migrations/till/0009_outbox_pending.sql"),
+    ),
 ];
 
 /// An open till database.
@@ -198,5 +202,21 @@ mod tests {
         drop(db);
         // Re-opening applies nothing twice.
         Db::open(&path, Create::No).unwrap();
+    }
+
+    #[test]
+    fn a_pass_reads_the_pending_outbox_through_its_index_not_the_whole_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite"), Create::Yes).unwrap();
+        for q in [
+            "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT 5",
+            "SELECT COUNT(*) FROM outbox WHERE acked_ms IS NULL",
+        ] {
+            let plan: String = db
+                .conn()
+                .query_row(&format!("EXPLAIN QUERY PLAN {q}"), [], |r| r.get(3))
+                .unwrap();
+            assert!(plan.contains("outbox_pending"), "{q}: {plan}");
+        }
     }
 }
