@@ -17,7 +17,8 @@ use crate::catalog::resolve;
 use crate::error::{Error, Result};
 use crate::ledger::insert_movement;
 use crate::report::{self, ZReport};
-use crate::staff::{record_approval, Actor, Approval, Granted};
+use crate::staff::{Actor, Approval, Granted};
+use crate::stock::{write_correction, Correction};
 use crate::till::Till;
 
 /// An event this till may open, as the hub planned it.
@@ -275,22 +276,24 @@ impl Till {
         let at = self.tick();
         self.write_with_replica(&format!("stocktake:{event}"), |tx, replica| {
             for ((variant, v), id) in planned.iter().zip(&ids) {
-                if v.delta != 0 {
-                    let reason = v.reason.clone().unwrap_or_default();
-                    replica.count(CountId(*id), *variant, v.delta, &reason)?;
-                    insert_movement(tx, *variant, v.delta, "count", &id.to_string(), at)?;
-                    if let Some(approver) = &approver {
-                        let g = Granted {
-                            actor: &actor,
-                            approver,
-                            at,
-                        };
-                        let detail = format!(
-                            "{}: {} expected, {} counted",
-                            v.title, v.expected, v.counted
-                        );
-                        record_approval(tx, &g, *id, "count_correction", &id.to_string(), &detail)?;
-                    }
+                if let (true, Some(approver)) = (v.delta != 0, &approver) {
+                    let detail = format!(
+                        "{}: {} expected, {} counted",
+                        v.title, v.expected, v.counted
+                    );
+                    let c = Correction {
+                        id: CountId(*id),
+                        variant: *variant,
+                        delta: v.delta,
+                        reason: v.reason.as_deref().unwrap_or_default(),
+                        detail: &detail,
+                    };
+                    let granted = Granted {
+                        actor: &actor,
+                        approver,
+                        at,
+                    };
+                    write_correction(tx, replica, &c, &granted)?;
                 }
                 tx.execute(
                     "INSERT INTO stock_counts (id, event_id, variant_id, expected, counted, delta,

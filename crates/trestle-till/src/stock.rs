@@ -14,6 +14,7 @@ use crate::event::CountLine;
 use crate::ledger::insert_movement;
 use crate::queries::StockLevel;
 use crate::shop::save_hlc;
+use crate::staff::{record_approval, Granted};
 use crate::till::Till;
 
 /// One tracked variant's stock as the Stock screen shows it.
@@ -98,12 +99,24 @@ impl Till {
             .map_or(0, |h| h.free + h.held);
         let delta = counted - expected;
         if delta != 0 {
-            self.approve(&actor, None, "a count correction")?;
+            let approver = self.approve(&actor, None, "a count correction")?;
             let id = CountId(self.new_uuid());
             let at = self.tick();
+            let detail = format!("{}: {expected} expected, {counted} counted", found.title);
             self.write_with_replica(&format!("count:{id}"), |tx, replica| {
-                replica.count(id, variant, delta, reason)?;
-                insert_movement(tx, variant, delta, "count", &id.to_string(), at)?;
+                let granted = Granted {
+                    actor: &actor,
+                    approver: &approver,
+                    at,
+                };
+                let c = Correction {
+                    id,
+                    variant,
+                    delta,
+                    reason,
+                    detail: &detail,
+                };
+                write_correction(tx, replica, &c, &granted)?;
                 save_hlc(tx, at)
             })?;
             tracing::info!(variant = %variant, delta, "count corrected");
@@ -134,6 +147,38 @@ impl Till {
             .event(MarketEventId(uuid))?
             .map(|e| e.fields.tills.iter().map(Holder::to_string).collect()))
     }
+}
+
+/// One count correction on this till's own counter: what it changes and why, and the line the
+/// approval records (`<title>: <expected> expected, <counted> counted`).
+pub(crate) struct Correction<'a> {
+    pub id: CountId,
+    pub variant: VariantId,
+    pub delta: i64,
+    pub reason: &'a str,
+    pub detail: &'a str,
+}
+
+/// Writes a count correction inside the caller's write: the replica's count on this till's own
+/// counter, the stock movement, and the manager's approval — the same for a correction from
+/// the Stock screen and for each variance of a stocktake.
+pub(crate) fn write_correction(
+    tx: &rusqlite::Transaction<'_>,
+    replica: &mut trestle_replica::ShopReplica,
+    c: &Correction<'_>,
+    granted: &Granted<'_>,
+) -> Result<()> {
+    replica.count(c.id, c.variant, c.delta, c.reason)?;
+    let reference = c.id.to_string();
+    insert_movement(tx, c.variant, c.delta, "count", &reference, granted.at)?;
+    record_approval(
+        tx,
+        granted,
+        c.id.0,
+        "count_correction",
+        &reference,
+        c.detail,
+    )
 }
 
 fn row_of(l: &StockLevel, me: &str, event: Option<&[String]>) -> StockRow {

@@ -173,6 +173,22 @@ fn a_count_correction_sets_the_till_to_what_is_there_with_a_reason() {
         same, row,
         "a count equal to what is expected changes nothing"
     );
+    // The correction is recorded as approved, as a stocktake's corrections are.
+    let approvals: Vec<String> = db(&till)
+        .prepare("SELECT detail FROM approvals WHERE kind = 'count_correction'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        approvals,
+        [format!(
+            "{}: {have} expected, {} counted",
+            item.title,
+            have - 1
+        )]
+    );
     let rows = till.stock_rows(&item.title[..6]).unwrap();
     assert!(rows.iter().any(|r| r.variant_id == item.variant_id));
     assert!(rows.iter().all(|r| r
