@@ -153,13 +153,11 @@ impl ExchangeRequest {
 
     /// The frame of `version` (`V1` is what tills before decision 106 sent).
     pub fn encode_as(&self, version: FrameVersion) -> Vec<u8> {
-        let mut frame = Vec::with_capacity(self.changes.len() + 64 * self.entries.len() + 64);
-        frame.extend_from_slice(match version {
+        let magic = match version {
             FrameVersion::V1 => REQUEST_MAGIC_V1,
             FrameVersion::V2 => REQUEST_MAGIC,
-        });
-        put_heads(&mut frame, &self.heads);
-        put_bytes(&mut frame, &self.changes);
+        };
+        let mut frame = request_head(magic, &self.heads, &self.changes, 64 * self.entries.len());
         match version {
             // Serialising typed entries cannot fail.
             FrameVersion::V1 => {
@@ -180,11 +178,8 @@ impl ExchangeRequest {
     /// without parsing their records (`columns::encode_stored`). `None` when an entry is not such
     /// a text; the caller then parses the entries and uses [`Self::encode`].
     pub fn encode_stored(heads: &[[u8; 32]], changes: &[u8], entries: &[&str]) -> Option<Vec<u8>> {
-        let size: usize = entries.iter().map(|e| e.len() / 8).sum();
-        let mut frame = Vec::with_capacity(changes.len() + size + 64);
-        frame.extend_from_slice(REQUEST_MAGIC);
-        put_heads(&mut frame, heads);
-        put_bytes(&mut frame, changes);
+        let room: usize = entries.iter().map(|e| e.len() / 8).sum();
+        let mut frame = request_head(REQUEST_MAGIC, heads, changes, room);
         encode_stored(entries, &mut frame).then(|| compress(&frame))
     }
 
@@ -220,6 +215,15 @@ impl ExchangeRequest {
             version,
         ))
     }
+}
+
+/// A request frame's magic, heads and changes, with `room` more bytes reserved for its entries.
+fn request_head(magic: &[u8], heads: &[[u8; 32]], changes: &[u8], room: usize) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(changes.len() + room + 64);
+    frame.extend_from_slice(magic);
+    put_heads(&mut frame, heads);
+    put_bytes(&mut frame, changes);
+    frame
 }
 
 impl ExchangeAnswer {

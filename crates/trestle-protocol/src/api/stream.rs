@@ -10,7 +10,7 @@ use uuid::Uuid;
 /// One event of the shop's log: the body of a webhook delivery and of a live-stream message.
 /// `data` is the JSON object exactly as the log stores it: written once when the event is
 /// published and passed on as text (a market day publishes 20,000 events; building and dropping
-/// a tree of each cost a third of the hub's exchange). [`ShopEvent::data_value`] parses it.
+/// a tree of each cost a third of the hub's exchange).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ShopEvent {
     /// Position in the shop's log, from 1, gapless.
@@ -20,13 +20,6 @@ pub struct ShopEvent {
     pub at: String,
     #[schema(value_type = Object)]
     pub data: Box<RawValue>,
-}
-
-impl ShopEvent {
-    /// `data` as a JSON value (for a reader that looks inside it).
-    pub fn data_value(&self) -> Value {
-        serde_json::from_str(self.data.get()).unwrap_or(Value::Null)
-    }
 }
 
 impl PartialEq for ShopEvent {
