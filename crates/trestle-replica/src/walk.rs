@@ -80,17 +80,19 @@ impl ShopReplica {
         out
     }
 
-    /// The stock map's cells as the document holds them now: the kept walk while its heads are
-    /// the document's, otherwise a new walk (kept).
-    fn cells_now(&mut self) -> &[RawCell] {
+    /// Makes the kept walk the document's as it is now: kept while its heads are the document's,
+    /// otherwise walked again.
+    fn walk_now(&mut self) {
         let heads = self.heads();
         if !matches!(&self.walked, Some((at, _)) if *at == heads) {
             let cells = self.walk_cells();
             self.walked = Some((heads, cells));
         }
-        self.walked
-            .as_ref()
-            .map_or(&[], |(_, cells)| cells.as_slice())
+    }
+
+    /// The kept walk's cells (none before the first walk).
+    fn walked_cells(&self) -> &[RawCell] {
+        self.walked.as_ref().map_or(&[], |(_, c)| c.as_slice())
     }
 
     /// After a merge that touched nothing but the sales sheets map: a walk read at `before` holds
@@ -153,9 +155,8 @@ impl ShopReplica {
         if variants.len() < WALK_FROM {
             return self.each_of(variants);
         }
-        self.cells_now();
-        let cells = self.walked.as_ref().map_or(&[][..], |(_, c)| c.as_slice());
-        levels_of(cells, &self.sheets, variants)
+        self.walk_now();
+        levels_of(self.walked_cells(), &self.sheets, variants)
     }
 
     /// [`Self::stock_of`] of each variant.
@@ -173,12 +174,12 @@ impl ShopReplica {
     /// Adds every `stock[variant][holder]` cell to the cell index, from one walk of the stock
     /// map (a path per cell is a search each).
     pub(crate) fn index_cells(&mut self) {
-        let found: Vec<_> = self
-            .cells_now()
-            .iter()
-            .map(|(key, variant, holder, ..)| (key.clone(), (*variant, *holder)))
-            .collect();
-        self.cell_index.extend(found);
+        self.walk_now();
+        if let Some((_, cells)) = &self.walked {
+            for (key, variant, holder, ..) in cells {
+                self.cell_index.insert(key.clone(), (*variant, *holder));
+            }
+        }
     }
 }
 
