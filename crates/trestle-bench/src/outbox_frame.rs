@@ -60,6 +60,22 @@ fn measure(
     version: FrameVersion,
     level: Option<i32>,
 ) -> Result<Encoding> {
+    best_of_three(name, entries, |req| {
+        let mut body = req.encode_as(version);
+        if let Some(level) = level {
+            let frame = zstd::bulk::decompress(&body, 256 << 20)?;
+            body = zstd::bulk::compress(&frame, level)?;
+        }
+        Ok(body)
+    })
+}
+
+/// The best of three `encode` + decode of `entries`, each checked to round-trip.
+fn best_of_three(
+    name: &str,
+    entries: &[OutboxEnvelope],
+    encode: impl Fn(&ExchangeRequest) -> Result<Vec<u8>>,
+) -> Result<Encoding> {
     let req = ExchangeRequest {
         heads: Vec::new(),
         changes: Vec::new(),
@@ -69,11 +85,7 @@ fn measure(
     let mut bytes = 0;
     for _ in 0..3 {
         let t0 = Instant::now();
-        let mut body = req.encode_as(version);
-        if let Some(level) = level {
-            let frame = zstd::bulk::decompress(&body, 256 << 20)?;
-            body = zstd::bulk::compress(&frame, level)?;
-        }
+        let body = encode(&req)?;
         let back = ExchangeRequest::decode(&body)?;
         let took = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
         anyhow::ensure!(back == req, "{name}: the outbox did not round-trip");
@@ -136,30 +148,17 @@ fn measure_stored(name: &str, entries: &[OutboxEnvelope]) -> Result<Encoding> {
         .map(serde_json::to_string)
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let texts: Vec<&str> = stored.iter().map(String::as_str).collect();
-    let req = ExchangeRequest {
+    let typed = ExchangeRequest {
         heads: Vec::new(),
         changes: Vec::new(),
         entries: entries.to_vec(),
-    };
-    let typed = req.encode();
-    let mut best = u64::MAX;
-    let mut bytes = 0;
-    for _ in 0..3 {
-        let t0 = Instant::now();
-        let body = ExchangeRequest::encode_stored(&[], &[], &texts)
-            .context("the stored entries are envelopes")?;
-        let back = ExchangeRequest::decode(&body)?;
-        let took = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
-        anyhow::ensure!(back == req, "{name}: the outbox did not round-trip");
-        anyhow::ensure!(body == typed, "{name}: not the typed entries' frame");
-        best = best.min(took);
-        bytes = u64::try_from(body.len())?;
     }
-    let n = u64::try_from(entries.len().max(1))?;
-    Ok(Encoding {
-        name: name.to_string(),
-        bytes,
-        milli_bytes_per_entry: bytes * 1000 / n,
-        round_trip_us: best,
+    .encode();
+    anyhow::ensure!(
+        ExchangeRequest::encode_stored(&[], &[], &texts).as_ref() == Some(&typed),
+        "{name}: not the typed entries' frame"
+    );
+    best_of_three(name, entries, |_| {
+        ExchangeRequest::encode_stored(&[], &[], &texts).context("the stored entries are envelopes")
     })
 }
