@@ -7,6 +7,7 @@
 //! another.
 
 mod checkout;
+mod checkpoint;
 mod epochs;
 mod exchange;
 mod reservations;
@@ -102,12 +103,17 @@ impl Partition {
     /// writer thread.
     pub fn start(shop: Shop, path: PathBuf, metrics: Arc<Metrics>) -> Result<Arc<Partition>> {
         let conn = crate::db::open(&path, crate::db::SHOP_MIGRATIONS)?;
+        // Checkpoints run on their own thread (`checkpoint.rs`), never inside a commit.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        let tag = shop.id.to_string()[..8].to_string();
+        let checkpoints = checkpoint::Checkpointer::start(&path, format!("ckpt-{tag}"))?;
         let state = store::load_state(&conn, shop.clone())?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);
         let (stream, _) = broadcast::channel(STREAM_BUFFER);
         let deliveries = Arc::new(Notify::new());
         let writer = Writer {
             conn,
+            checkpoints,
             state,
             jobs,
             stream: stream.clone(),
@@ -115,7 +121,7 @@ impl Partition {
             metrics,
         };
         let thread = std::thread::Builder::new()
-            .name(format!("shop-{}", &shop.id.to_string()[..8]))
+            .name(format!("shop-{tag}"))
             .spawn(move || writer.run())
             .map_err(HubError::internal)?;
         Ok(Arc::new(Partition {
@@ -174,6 +180,8 @@ impl Partition {
 
 struct Writer {
     conn: Connection,
+    /// Dropped after `conn` (fields drop in order): its last checkpoint finds the writer gone.
+    checkpoints: checkpoint::Checkpointer,
     state: State,
     jobs: Receiver<Job>,
     stream: broadcast::Sender<Arc<ShopEvent>>,
@@ -228,6 +236,7 @@ impl Writer {
         })();
         match &outcome {
             Ok(()) => {
+                self.checkpoints.nudge();
                 let any = !published.is_empty();
                 for e in published {
                     let _ = self.stream.send(Arc::new(e));
