@@ -1,9 +1,12 @@
 //! The till's SQLite file: opening with the durability the ledger needs (WAL, `synchronous=FULL`),
 //! the embedded migrations, and [`Db::write`], the one transaction helper every write goes through.
+//! The WAL is checkpointed on a thread of its own (`trestle-wal`), never inside a sale's commit.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use trestle_wal::Checkpointer;
 
 use crate::error::{Error, Result};
 
@@ -51,6 +54,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 /// An open till database.
 pub struct Db {
     conn: Connection,
+    /// Dropped after `conn` (fields drop in order): its last checkpoint finds the writer gone.
+    checkpoints: Checkpointer,
 }
 
 /// Whether `open` may create the file.
@@ -76,33 +81,20 @@ impl Db {
             dir: dir.clone(),
             reason: e.to_string(),
         })?;
-        let mut db = Db { conn };
-        db.configure().map_err(|e| Error::DataDir {
-            dir,
+        configure(&conn).map_err(|e| Error::DataDir {
+            dir: dir.clone(),
             reason: e.to_string(),
         })?;
+        let checkpoints =
+            Checkpointer::start(&conn, path, "till-checkpoints".into()).map_err(|e| {
+                Error::DataDir {
+                    dir,
+                    reason: e.to_string(),
+                }
+            })?;
+        let mut db = Db { conn, checkpoints };
         db.migrate()?;
         Ok(db)
-    }
-
-    fn configure(&mut self) -> rusqlite::Result<()> {
-        // WAL + FULL: a committed transaction is on disk (the WAL is fsynced at commit), so a sale
-        // reported to the cashier survives power loss.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "journal_mode is {mode}, WAL needed"
-            )));
-        }
-        self.conn.execute_batch(
-            "PRAGMA synchronous=FULL;
-             PRAGMA foreign_keys=ON;
-             PRAGMA busy_timeout=5000;",
-        )?;
-        self.conn.set_prepared_statement_cache_capacity(64);
-        Ok(())
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -145,6 +137,7 @@ impl Db {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.checkpoints.nudge();
         Ok(out)
     }
 
@@ -152,6 +145,24 @@ impl Db {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL + FULL: a committed transaction is on disk (the WAL is fsynced at commit), so a sale
+    // reported to the cashier survives power loss.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode is {mode}, WAL needed"
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL;
+         PRAGMA foreign_keys=ON;
+         PRAGMA busy_timeout=5000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
 }
 
 #[cfg(test)]

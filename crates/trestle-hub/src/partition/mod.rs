@@ -7,7 +7,6 @@
 //! another.
 
 mod checkout;
-mod checkpoint;
 mod epochs;
 mod exchange;
 mod reservations;
@@ -30,6 +29,7 @@ use trestle_core::catalog::Qty;
 use trestle_core::ids::{TillId, VariantId};
 use trestle_protocol::ShopEvent;
 use trestle_replica::{ShopReplica, SyncState, VariantFields};
+use trestle_wal::Checkpointer;
 use uuid::Uuid;
 
 use crate::directory::Shop;
@@ -103,10 +103,10 @@ impl Partition {
     /// writer thread.
     pub fn start(shop: Shop, path: PathBuf, metrics: Arc<Metrics>) -> Result<Arc<Partition>> {
         let conn = crate::db::open(&path, crate::db::SHOP_MIGRATIONS)?;
-        // Checkpoints run on their own thread (`checkpoint.rs`), never inside a commit.
-        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        // Checkpoints run on their own thread (`trestle-wal`), never inside a commit.
         let tag = shop.id.to_string()[..8].to_string();
-        let checkpoints = checkpoint::Checkpointer::start(&path, format!("ckpt-{tag}"))?;
+        let checkpoints = Checkpointer::start(&conn, &path, format!("ckpt-{tag}"))
+            .map_err(|e| HubError::internal(format!("{}: {e}", e.code())))?;
         let state = store::load_state(&conn, shop.clone())?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);
         let (stream, _) = broadcast::channel(STREAM_BUFFER);
@@ -181,7 +181,7 @@ impl Partition {
 struct Writer {
     conn: Connection,
     /// Dropped after `conn` (fields drop in order): its last checkpoint finds the writer gone.
-    checkpoints: checkpoint::Checkpointer,
+    checkpoints: Checkpointer,
     state: State,
     jobs: Receiver<Job>,
     stream: broadcast::Sender<Arc<ShopEvent>>,
