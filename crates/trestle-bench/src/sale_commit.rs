@@ -321,18 +321,8 @@ impl Baseline {
     fn new(path: &Path, sizes: (usize, usize, usize), automerge: bool) -> Result<Baseline> {
         let (record_bytes, payload_bytes, change_bytes) = sizes;
         let conn = Connection::open(path)?;
-        // The same settings as the till's `Db::configure`.
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        ensure!(
-            mode.eq_ignore_ascii_case("wal"),
-            "journal_mode is {mode}, WAL needed"
-        );
-        conn.execute_batch(
-            "PRAGMA synchronous=FULL;
-             PRAGMA foreign_keys=ON;
-             PRAGMA busy_timeout=5000;",
-        )?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // The same settings as the till's connection (its own checkpoints stay on: decision 191).
+        trestle_till::db::configure(&conn)?;
         conn.execute_batch(BASELINE_SCHEMA)?;
         Ok(Baseline {
             conn,

@@ -147,7 +147,8 @@ impl Db {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// The settings every till connection has (the sale-commit benchmark's baseline uses them too).
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL + FULL: a committed transaction is on disk (the WAL is fsynced at commit), so a sale
     // reported to the cashier survives power loss.
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
