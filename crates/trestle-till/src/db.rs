@@ -77,21 +77,14 @@ impl Db {
         if create == Create::No && !path.is_file() {
             return Err(Error::NotInitialised(dir));
         }
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::DataDir {
+        let data_dir = |reason: String| Error::DataDir {
             dir: dir.clone(),
-            reason: e.to_string(),
-        })?;
-        configure(&conn).map_err(|e| Error::DataDir {
-            dir: dir.clone(),
-            reason: e.to_string(),
-        })?;
-        let checkpoints =
-            Checkpointer::start(&conn, path, "till-checkpoints".into()).map_err(|e| {
-                Error::DataDir {
-                    dir,
-                    reason: e.to_string(),
-                }
-            })?;
+            reason,
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| data_dir(e.to_string()))?;
+        configure(&conn).map_err(|e| data_dir(e.to_string()))?;
+        let checkpoints = Checkpointer::start(&conn, path, "till-checkpoints".into())
+            .map_err(|e| data_dir(e.to_string()))?;
         let mut db = Db { conn, checkpoints };
         db.migrate()?;
         Ok(db)

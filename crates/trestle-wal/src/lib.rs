@@ -42,7 +42,7 @@ struct Asked {
 
 type Shared = Arc<(Mutex<Asked>, Condvar)>;
 
-/// The checkpoint thread of one shop file; dropping it checkpoints once more and waits for it.
+/// The checkpoint thread of one database file; dropping it checkpoints once more and waits for it.
 pub struct Checkpointer {
     shared: Shared,
     thread: Option<JoinHandle<()>>,
