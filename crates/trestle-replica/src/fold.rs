@@ -25,6 +25,7 @@ use crate::ids::{Cause, CauseKind};
 use crate::replica::{Role, ShopReplica};
 use crate::schema::{K_FREE, K_HELD};
 use crate::sheets::{self, cell_key, CellKey};
+use crate::walk::WalkCells;
 
 /// What [`ShopReplica::fold_unsent`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,11 +212,30 @@ fn sheet_of(
 
 /// True when a slot the fold wrote reads the same in the folded replica: a stock counter by its
 /// value as it stands (sheets included), anything else by [`same`]. (One read per cell: a walk
-/// of the whole stock map costs more than the 2,000 reads of a market day's fold, measured.)
-fn reads_same(before: &ShopReplica, after: &ShopReplica, slot: &Slot, obj: &ExId) -> Result<bool> {
-    let is_cell = cell_key(&slot.0).is_some_and(|k| before.cell_index.contains_key(&k));
-    if is_cell && (slot.1 == K_FREE || slot.1 == K_HELD) {
-        return Ok(before.counter(&slot.0, &slot.1)? == after.counter(obj, &slot.1)?);
+/// of the whole stock map costs more than the 2,000 reads of a market day's fold, measured.) In
+/// the folded replica a counter is read from `walk` — the folded document's own, read at its
+/// heads — where it has it.
+fn reads_same(
+    before: &ShopReplica,
+    after: &ShopReplica,
+    walk: Option<&WalkCells>,
+    slot: &Slot,
+    obj: &ExId,
+) -> Result<bool> {
+    let key = cell_key(&slot.0).filter(|k| before.cell_index.contains_key(k));
+    if let Some(key) = key.filter(|_| slot.1 == K_FREE || slot.1 == K_HELD) {
+        let walked = walk.and_then(|w| w.raw(&key)).map(|(free, held)| {
+            if slot.1 == K_FREE {
+                free + after.sheets.free(obj)
+            } else {
+                held
+            }
+        });
+        let now = match walked {
+            Some(v) => v,
+            None => after.counter(obj, &slot.1)?,
+        };
+        return Ok(before.counter(&slot.0, &slot.1)? == now);
     }
     same(&before.doc, &after.doc, slot, obj)
 }
@@ -255,7 +275,8 @@ impl ShopReplica {
     /// after a send's answer is merged, when every change here has been sent or received. A copy
     /// that no longer matches is simply not used.
     pub fn keep_fold_base(&mut self) {
-        self.fold_base = Some(self.doc.clone());
+        let walk = self.current_walk();
+        self.fold_base = Some((self.doc.clone(), walk));
     }
 
     /// [`ShopReplica::fold_unsent`] with the heads in their wire form (32-byte hashes).
@@ -305,10 +326,10 @@ impl ShopReplica {
         let kept = self
             .fold_base
             .take()
-            .and_then(|mut kept| holds_exactly(&mut kept, &base).then_some(kept));
-        let mut fork = match kept {
-            Some(kept) => kept.with_actor(me.clone()),
-            None => self.doc.fork_at(&base)?.with_actor(me.clone()),
+            .and_then(|(mut kept, walk)| holds_exactly(&mut kept, &base).then_some((kept, walk)));
+        let (mut fork, base_walk) = match kept {
+            Some((kept, walk)) => (kept.with_actor(me.clone()), walk),
+            None => (self.doc.fork_at(&base)?.with_actor(me.clone()), None),
         };
         if own
             .iter()
@@ -357,18 +378,25 @@ impl ShopReplica {
         let sold: Vec<Slot> = replay.sold.iter().cloned().collect();
         // The cells are the same objects in the folded document (created before `sent`, keyed
         // by op counter and actor): their caches stay good, so the next merge walks no index.
-        let next = ShopReplica::from_doc_indexed(
+        let mut next = ShopReplica::from_doc_indexed(
             fork,
             holder,
             self.cells.clone(),
             self.cell_index.clone(),
         )?;
+        // Only a sheet written on the base: its stock map is the base's, and so is its walk.
+        if rest.is_empty() {
+            if let Some((_, cells)) = base_walk {
+                next.walked = Some((next.heads(), cells));
+            }
+        }
+        let walk = next.walk_at_heads(false);
         for (slot, obj) in written
             .iter()
             .map(|(s, o)| (s, o))
             .chain(sold.iter().map(|s| (s, &s.0)))
         {
-            if !reads_same(self, &next, slot, obj)? {
+            if !reads_same(self, &next, walk.as_deref(), slot, obj)? {
                 return Ok(Fold::Kept("the folded document would read differently"));
             }
         }

@@ -21,6 +21,7 @@ use crate::replica::parse_variant;
 use crate::replica::ShopReplica;
 use crate::schema::{keys, malformed, read_map, K_CATALOG, K_FREE, K_HELD, K_STOCK};
 use crate::sheets::{cell_key, CellKey};
+use crate::walk::WALK_FROM;
 
 /// What kind of problem a person must decide.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -167,9 +168,6 @@ pub(crate) struct MergedCheck {
     pub conflicts: Vec<Conflict>,
     pub touched: Vec<(VariantId, Holder)>,
     pub only_counters: bool,
-    /// Every merged operation was on the sales sheets map: the stock map's values are as they
-    /// were (a walk of it read before the merge still holds).
-    pub stock_untouched: bool,
 }
 
 /// [`check_merged`], taking the merged changes from `bytes` (what `merge_bytes` was given) where
@@ -183,6 +181,10 @@ pub(crate) fn check_merged_from(
     sheets: Vec<(VariantId, Holder, ExId)>,
 ) -> Result<MergedCheck> {
     let mut found = touched(replica, before, bytes)?;
+    if found.stock_untouched {
+        // The stock map's values are as they were: a walk read before the merge still holds.
+        replica.walk_still_holds(before);
+    }
     if !sheets.is_empty() {
         let mut all: BTreeMap<(VariantId, Holder), Option<ExId>> = found
             .cells
@@ -199,10 +201,12 @@ pub(crate) fn check_merged_from(
     }
     let mut out = MergedCheck {
         only_counters: found.only_counters,
-        stock_untouched: found.stock_untouched,
         touched: Vec::with_capacity(found.cells.len()),
         conflicts: Vec::new(),
     };
+    // Many cells are read from one walk of the stock map (the kept one while it holds: a day's
+    // sheets merged leave it good), a few one by one.
+    let walk = replica.walk_at_heads(found.cells.len() >= WALK_FROM);
     for (variant, holder, cell) in found.cells {
         out.touched.push((variant, holder));
         let cell = match cell {
@@ -213,12 +217,24 @@ pub(crate) fn check_merged_from(
                 Err(e) => return Err(e),
             },
         };
-        // Read as `check_stock` reads them (one hydrate of the cell: cheaper than two gets).
-        let hydrate::Value::Map(map) = replica.doc.hydrate(&cell, None)? else {
-            return Err(malformed("stock"));
+        let walked = walk
+            .as_ref()
+            .and_then(|w| cell_key(&cell).and_then(|k| w.raw(&k)));
+        let (free, held) = match walked {
+            Some(raw) => raw,
+            None => {
+                // Read as `check_stock` reads them (one hydrate of the cell: cheaper than two
+                // gets).
+                let hydrate::Value::Map(map) = replica.doc.hydrate(&cell, None)? else {
+                    return Err(malformed("stock"));
+                };
+                (
+                    counter_value(map.get(K_FREE))?,
+                    counter_value(map.get(K_HELD))?,
+                )
+            }
         };
-        let free = counter_value(map.get(K_FREE))? + replica.sheets.slot(variant, holder);
-        let held = counter_value(map.get(K_HELD))?;
+        let free = free + replica.sheets.slot(variant, holder);
         out.conflicts
             .extend(judge(replica, variant, holder, free, held));
     }

@@ -111,7 +111,8 @@ pub struct ShopReplica {
     /// A copy of the document kept right after a send and its answer (`keep_fold_base`): the
     /// next fold starts from it instead of rebuilding the document at those heads (`fork_at`
     /// re-applies every change, the dearest part of a fold).
-    pub(crate) fold_base: Option<AutoCommit>,
+    /// The stock map's walk is kept with it when it held at those heads.
+    pub(crate) fold_base: Option<(AutoCommit, crate::walk::Walked)>,
     /// The sales sheets counted so far and what they add to each cell's `free`.
     pub(crate) sheets: crate::sheets::Sheets,
     /// The last walk of the stock map and the heads it was read at (`walk::Walked`).
@@ -381,13 +382,9 @@ impl ShopReplica {
         } else {
             invariants::MergedCheck {
                 only_counters: true,
-                stock_untouched: true,
                 ..Default::default()
             }
         };
-        if checked.stock_untouched {
-            self.walk_still_holds(&before);
-        }
         Ok(MergeReport {
             heads_changed,
             conflicts: checked.conflicts,

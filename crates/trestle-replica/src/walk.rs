@@ -9,9 +9,12 @@
 //! operation was on the sales sheets map (a till's folded day) leaves the stock map's values as
 //! they were, so the walk moves on to the new heads; any other change — local or merged — moves
 //! the heads without it, and the next read walks again. The sheets' sums are added at each read,
-//! from the sheets as they are then.
+//! from the sheets as they are then. A till also keeps the walk with its fold base
+//! (`fold.rs`): a fold that writes only a sheet leaves the stock map as the base had it, so the
+//! walk read before the day holds for the folded document and the merges after it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use automerge::{
     iter::DocItem, ChangeHash, ObjId as ExId, ObjType, ReadDoc, ScalarValueRef, ValueRef,
@@ -32,8 +35,33 @@ pub(crate) const WALK_FROM: usize = 200;
 /// A cell found by the walk: its key, variant, holder, map id, and `free`/`held` as stored.
 type RawCell = (CellKey, VariantId, Holder, ExId, Option<i64>, Option<i64>);
 
+/// The cells of one walk, with an index by cell key (shared: a fold base keeps the same walk).
+#[derive(Debug, Default)]
+pub(crate) struct WalkCells {
+    cells: Vec<RawCell>,
+    by_key: HashMap<CellKey, usize>,
+}
+
+impl WalkCells {
+    fn new(cells: Vec<RawCell>) -> WalkCells {
+        let by_key = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.0.clone(), i))
+            .collect();
+        WalkCells { cells, by_key }
+    }
+
+    /// A cell's `free` and `held` as stored when walked (`None` for a cell not walked or a
+    /// counter missing).
+    pub(crate) fn raw(&self, key: &CellKey) -> Option<(i64, i64)> {
+        let c = &self.cells[*self.by_key.get(key)?];
+        Some((c.4?, c.5?))
+    }
+}
+
 /// The cells of the last walk and the heads (sorted) the document had when they were read.
-pub(crate) type Walked = Option<(Vec<ChangeHash>, Vec<RawCell>)>;
+pub(crate) type Walked = Option<(Vec<ChangeHash>, Arc<WalkCells>)>;
 
 impl ShopReplica {
     /// Every stock cell, by its object id, with its counters as read (`None` when missing).
@@ -85,14 +113,35 @@ impl ShopReplica {
     fn walk_now(&mut self) {
         let heads = self.heads();
         if !matches!(&self.walked, Some((at, _)) if *at == heads) {
-            let cells = self.walk_cells();
+            let cells = Arc::new(WalkCells::new(self.walk_cells()));
             self.walked = Some((heads, cells));
         }
     }
 
     /// The kept walk's cells (none before the first walk).
     fn walked_cells(&self) -> &[RawCell] {
-        self.walked.as_ref().map_or(&[], |(_, c)| c.as_slice())
+        self.walked
+            .as_ref()
+            .map_or(&[], |(_, c)| c.cells.as_slice())
+    }
+
+    /// The kept walk, if it was read at the document's current heads; with `walk` set, the
+    /// stock map is walked now when it was not.
+    pub(crate) fn walk_at_heads(&mut self, walk: bool) -> Option<Arc<WalkCells>> {
+        if walk {
+            self.walk_now();
+        }
+        let heads = self.heads();
+        match &self.walked {
+            Some((at, cells)) if *at == heads => Some(cells.clone()),
+            _ => None,
+        }
+    }
+
+    /// The kept walk with the heads it holds at, if it holds now (for a fold base to keep).
+    pub(crate) fn current_walk(&mut self) -> Walked {
+        let heads = self.heads();
+        self.walked.clone().filter(|(at, _)| *at == heads)
     }
 
     /// After a merge that touched nothing but the sales sheets map: a walk read at `before` holds
@@ -107,6 +156,7 @@ impl ShopReplica {
             }
         }
     }
+
     /// Every holder's stock of a variant, sorted by holder.
     pub fn stock_of(&self, variant: VariantId) -> Result<Vec<HolderLevel>> {
         let Some(per) = read_map(&self.doc, &self.roots.stock, &variant.to_string(), None)? else {
@@ -176,7 +226,7 @@ impl ShopReplica {
     pub(crate) fn index_cells(&mut self) {
         self.walk_now();
         if let Some((_, cells)) = &self.walked {
-            for (key, variant, holder, ..) in cells {
+            for (key, variant, holder, ..) in &cells.cells {
                 self.cell_index.insert(key.clone(), (*variant, *holder));
             }
         }

@@ -337,3 +337,101 @@ fn the_kept_walk_of_many_variants_follows_sheets_and_walks_again_after_any_other
     assert_eq!(mug_at_till(&after_transfer), Some(8));
     assert_eq!(after_transfer, walked_fresh(&hub, &all));
 }
+
+/// A shop of `n` deny variants, 5 of each at the hub and 5 given to each of tills 1 and 2, which
+/// joined then.
+fn big_shop_two_tills(
+    n: u128,
+) -> (
+    ShopReplica,
+    ShopReplica,
+    ShopReplica,
+    Vec<trestle_core::ids::VariantId>,
+) {
+    let (mut hub, _, vs) = big_shop(n);
+    for v in &vs {
+        hub.ensure_holder(*v, till(2)).unwrap();
+    }
+    let lines: Vec<_> = vs.iter().map(|v| (*v, q(5))).collect();
+    hub.transfer(TransferId(uid()), till(2), &lines).unwrap();
+    let t1 = join(&mut hub, till(1));
+    let t2 = join(&mut hub, till(2));
+    (hub, t1, t2, vs)
+}
+
+/// One till's day over every variant: `1 + i % 3` of variant `i`, and `beyond` sold past the
+/// holding; folded from `sent`.
+fn folded_day(
+    t: &mut ShopReplica,
+    vs: &[trestle_core::ids::VariantId],
+    beyond: trestle_core::ids::VariantId,
+) -> Vec<u8> {
+    let sent = t.heads();
+    for (i, v) in vs.iter().enumerate() {
+        sell(t, *v, 1 + i % 3);
+    }
+    t.sell_beyond(SaleId(uid()), &[(beyond, q(9))]).unwrap();
+    let before = holders(t);
+    assert!(matches!(t.fold_unsent(&sent).unwrap(), Fold::Folded { .. }));
+    assert_eq!(holders(t), before, "the fold reads the same");
+    t.bytes_after(&sent)
+}
+
+fn short(report: &MergeReport) -> Vec<(ConflictKind, trestle_core::ids::VariantId, Holder)> {
+    let mut out: Vec<_> = report
+        .conflicts
+        .iter()
+        .map(|c| (c.kind, c.variant, c.holder))
+        .collect();
+    out.sort_by_key(|c| format!("{c:?}"));
+    out
+}
+
+#[test]
+fn a_walk_kept_with_the_fold_base_reads_the_folded_day_and_other_tills_sheets_as_a_fresh_walk() {
+    let (mut hub, mut t1, mut t2, vs) = big_shop_two_tills(260);
+    // Right after a send, the till walks (a read of many variants) and keeps its fold base.
+    let _ = t1.stock_of_many(&vs).unwrap();
+    t1.keep_fold_base();
+    let day1 = folded_day(&mut t1, &vs, vs[7]);
+    let day2 = folded_day(&mut t2, &vs, vs[9]);
+
+    // Till 1 merges till 2's sheet: the check judges till 2's cells, from the kept walk.
+    let at_till = t1.merge_bytes(&day2).unwrap();
+    assert_eq!(at_till.touched.len(), vs.len());
+    assert_eq!(
+        short(&at_till),
+        vec![(ConflictKind::NegativeStock, vs[9], till(2))]
+    );
+    hub.merge_bytes(&day1).unwrap();
+    let at_hub = hub.merge_bytes(&day2).unwrap();
+    assert_eq!(short(&at_hub), short(&at_till), "both sides find the same");
+    assert_eq!(t1.stock_of_many(&vs).unwrap(), walked_fresh(&t1, &vs));
+    assert_eq!(walked_fresh(&t1, &vs), walked_fresh(&hub, &vs));
+    for (i, v) in vs.iter().enumerate() {
+        let sold = 1 + i as i64 % 3;
+        let extra = |at| if i == at { 9 } else { 0 };
+        assert_eq!(level(&t1, *v, till(1)), (5 - sold - extra(7), 0));
+        assert_eq!(level(&t1, *v, till(2)), (5 - sold - extra(9), 0));
+    }
+
+    // A day that also writes the stock map (a count) does not carry the walk: the fold still
+    // reads the same (a stale walk would read the old counter and keep the changes) and the
+    // hub reads what the till reads.
+    assert_eq!(hub.heads(), t1.heads());
+    let _ = t1.stock_of_many(&vs).unwrap();
+    t1.keep_fold_base();
+    let sent = t1.heads();
+    t1.count(trestle_replica::ids::CountId(uid()), vs[3], -2, "two broke")
+        .unwrap();
+    sell(&mut t1, vs[4], 1);
+    assert!(matches!(
+        t1.fold_unsent(&sent).unwrap(),
+        Fold::Folded { .. }
+    ));
+    assert_eq!(level(&t1, vs[3], till(1)), (5 - 1 - 2, 0));
+    assert_eq!(level(&t1, vs[4], till(1)), (5 - 2 - 1, 0));
+    let report = hub.merge_bytes(&t1.bytes_after(&sent)).unwrap();
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert_eq!(walked_fresh(&t1, &vs), walked_fresh(&hub, &vs));
+}
