@@ -22,7 +22,7 @@ use std::io::Read as _;
 use serde::{Deserialize, Serialize};
 use trestle_core::ledger::OutboxEnvelope;
 
-use crate::columns::{decode_entries, encode_entries, encode_stored, put_varint};
+use crate::columns::{decode_entries_chunked, encode_entries, encode_stored, put_varint};
 use crate::sync::OutboxAck;
 
 /// The largest compressed exchange body either side accepts.
@@ -178,9 +178,23 @@ impl ExchangeRequest {
     /// without parsing their records (`columns::encode_stored`). `None` when an entry is not such
     /// a text; the caller then parses the entries and uses [`Self::encode`].
     pub fn encode_stored(heads: &[[u8; 32]], changes: &[u8], entries: &[&str]) -> Option<Vec<u8>> {
-        let room: usize = entries.iter().map(|e| e.len() / 8).sum();
-        let mut frame = request_head(REQUEST_MAGIC, heads, changes, room);
-        encode_stored(entries, &mut frame).then(|| compress(&frame))
+        let columns = Self::stored_columns(entries)?;
+        Some(Self::encode_columns(heads, changes, &columns))
+    }
+
+    /// The entries part of [`Self::encode_stored`] on its own (a till encodes it while it folds
+    /// the document whose heads and changes go in front of it); `None` as there.
+    pub fn stored_columns(entries: &[&str]) -> Option<Vec<u8>> {
+        let mut columns = Vec::with_capacity(entries.iter().map(|e| e.len() / 8).sum());
+        encode_stored(entries, &mut columns).then_some(columns)
+    }
+
+    /// The current frame of `heads`, `changes` and entries already encoded by
+    /// [`Self::stored_columns`].
+    pub fn encode_columns(heads: &[[u8; 32]], changes: &[u8], columns: &[u8]) -> Vec<u8> {
+        let mut frame = request_head(REQUEST_MAGIC, heads, changes, columns.len());
+        frame.extend_from_slice(columns);
+        compress(&frame)
     }
 
     pub fn decode(body: &[u8]) -> Result<ExchangeRequest, FrameError> {
@@ -189,32 +203,89 @@ impl ExchangeRequest {
 
     /// Decodes either version, saying which it was (the answer must be in the same).
     pub fn decode_versioned(body: &[u8]) -> Result<(ExchangeRequest, FrameVersion), FrameError> {
+        let (head, rest) = Self::open(body)?;
+        let mut entries = Vec::new();
+        rest.decode_chunked(usize::MAX, |chunk| {
+            entries.extend(chunk);
+            true
+        })?;
+        Ok((
+            ExchangeRequest {
+                heads: head.heads,
+                changes: head.changes,
+                entries,
+            },
+            head.version,
+        ))
+    }
+
+    /// Opens a request frame of either version: its head now, its entries to decode after
+    /// ([`RequestEntries::decode_chunked`], which a receiver can take as they come).
+    pub fn open(body: &[u8]) -> Result<(RequestHead, RequestEntries), FrameError> {
         let frame = decompress(body)?;
         let (mut r, version) = Reader::either(&frame, REQUEST_MAGIC_V1, REQUEST_MAGIC)?;
         let heads = r.heads()?;
         let changes = r.bytes()?.to_vec();
-        let entries = match version {
-            FrameVersion::V1 => {
-                let EntriesIn(entries) = serde_json::from_slice(r.rest())
-                    .map_err(|e| FrameError::Malformed(format!("outbox entries: {e}")))?;
-                entries
-            }
-            FrameVersion::V2 => decode_entries(r.rest())?,
-        };
-        if entries.len() > MAX_EXCHANGE_ENTRIES {
-            return Err(FrameError::Malformed(format!(
-                "more than {MAX_EXCHANGE_ENTRIES} outbox entries"
-            )));
-        }
+        let at = frame.len() - r.rest().len();
         Ok((
-            ExchangeRequest {
+            RequestHead {
+                version,
                 heads,
                 changes,
-                entries,
             },
-            version,
+            RequestEntries { frame, at, version },
         ))
     }
+}
+
+/// What comes before a request's entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub version: FrameVersion,
+    pub heads: Vec<[u8; 32]>,
+    pub changes: Vec<u8>,
+}
+
+/// A request's entries, still encoded (the frame decompressed, from where they start).
+pub struct RequestEntries {
+    frame: Vec<u8>,
+    at: usize,
+    version: FrameVersion,
+}
+
+impl RequestEntries {
+    /// Decodes the entries, handing them to `sink` at most `chunk` at a time (as
+    /// [`crate::columns::decode_entries_chunked`], whose caveat holds: a damage found after some
+    /// chunks went is still an error). A `TSX1` frame's JSON array is read whole first.
+    pub fn decode_chunked(
+        &self,
+        chunk: usize,
+        mut sink: impl FnMut(Vec<OutboxEnvelope>) -> bool,
+    ) -> Result<(), FrameError> {
+        let rest = &self.frame[self.at..];
+        match self.version {
+            FrameVersion::V1 => {
+                let EntriesIn(entries) = serde_json::from_slice(rest)
+                    .map_err(|e| FrameError::Malformed(format!("outbox entries: {e}")))?;
+                if entries.len() > MAX_EXCHANGE_ENTRIES {
+                    return Err(too_many());
+                }
+                let mut entries = entries.into_iter().peekable();
+                while entries.peek().is_some() {
+                    if !sink(entries.by_ref().take(chunk.max(1)).collect()) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            // The columns' own count is bounded by `MAX_EXCHANGE_ENTRIES`.
+            FrameVersion::V2 => decode_entries_chunked(rest, chunk, sink),
+        }
+    }
+}
+
+fn too_many() -> FrameError {
+    FrameError::Malformed(format!("more than {MAX_EXCHANGE_ENTRIES} outbox entries"))
 }
 
 /// A request frame's magic, heads and changes, with `room` more bytes reserved for its entries.

@@ -57,6 +57,25 @@ const T_UUID: u8 = 10;
 
 /// Decodes what [`encode_entries`] wrote, refusing anything else with a reason.
 pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
+    let mut all = Vec::new();
+    decode_entries_chunked(input, usize::MAX, |chunk| {
+        all.extend(chunk);
+        true
+    })?;
+    Ok(all)
+}
+
+/// [`decode_entries`] handing the entries to `sink` at most `chunk` at a time, as they are
+/// decoded (so a receiver can store them while the rest decode); `sink` returning `false` stops
+/// the decode. The frame's structure is checked before the first entry is handed over, but a
+/// damage found later (an entry that does not read, a column longer than its entries) is an
+/// error after some chunks went: whoever took them must undo what it did with them.
+pub fn decode_entries_chunked(
+    input: &[u8],
+    chunk: usize,
+    mut sink: impl FnMut(Vec<OutboxEnvelope>) -> bool,
+) -> Result<(), FrameError> {
+    let chunk = chunk.max(1);
     let mut r = Varints(input);
     let n = r.count(MAX_EXCHANGE_ENTRIES, "outbox entries")?;
     let shape_count = r.count(n.max(1), "shapes")?;
@@ -100,9 +119,15 @@ pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
     if !r.0.is_empty() {
         return Err(bad("trailing bytes after the columns"));
     }
-    let mut entries = Vec::with_capacity(n);
+    let mut entries = Vec::with_capacity(n.min(chunk));
     let mut text = Vec::new();
     for idx in order {
+        if entries.len() == chunk {
+            let full = std::mem::replace(&mut entries, Vec::with_capacity(n.min(chunk)));
+            if !sink(full) {
+                return Ok(());
+            }
+        }
         let mut leaf = 0;
         text.clear();
         write_json(&shapes[idx].0, &mut readers[idx], &mut leaf, &mut text)?;
@@ -120,7 +145,10 @@ pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
     if readers.iter().flatten().any(|c| !c.done()) {
         return Err(bad("a column holds more rows than its entries"));
     }
-    Ok(entries)
+    if !entries.is_empty() {
+        sink(entries);
+    }
+    Ok(())
 }
 
 /// An envelope as the columns carry it: no `event_id` when it is the record's own id.

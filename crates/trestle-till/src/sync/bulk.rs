@@ -15,6 +15,7 @@ use trestle_protocol::exchange::{
 };
 
 use super::client::{HubClient, ATTEMPTS};
+use super::seal::Outgoing;
 use super::{mark_acked, Pending, SyncSummary};
 use crate::catalog::fill_from_replica;
 use crate::error::{Error, Result};
@@ -27,17 +28,16 @@ impl Till {
         loop {
             // This till's changes that never left it go as one or two (`seal`); from here to
             // the request nothing is taken in, so the request holds only what is recorded sent.
-            self.seal(true)?;
+            // The outbox entries are read in the seal's transaction and go as they are stored
+            // (their records are not parsed again here), encoded while the fold runs; an entry
+            // that is not an envelope's JSON is found by parsing them all.
+            let Outgoing { batch, columns } = self.seal_for_exchange(MAX_EXCHANGE_ENTRIES)?;
             let before = self.replica.replica.heads();
-            let batch = self.pending_entries()?;
             let base = self.hub_heads()?;
             let heads = self.replica.replica.head_bytes();
             let changes = self.replica.replica.bundle_after(&base);
-            // The entries go as they are stored (their records are not parsed again here); an
-            // entry that is not an envelope's JSON is found by parsing them all.
-            let stored: Vec<&str> = batch.iter().map(|p| p.payload.as_str()).collect();
-            let request = match ExchangeRequest::encode_stored(&heads, &changes, &stored) {
-                Some(frame) => frame,
+            let request = match columns {
+                Some(columns) => ExchangeRequest::encode_columns(&heads, &changes, &columns),
                 None => {
                     let entries: Vec<OutboxEnvelope> = batch
                         .iter()
@@ -96,11 +96,6 @@ impl Till {
                 return Ok(true);
             }
         }
-    }
-
-    /// The unacknowledged outbox entries in order, at most one exchange's worth.
-    fn pending_entries(&self) -> Result<Vec<Pending>> {
-        self.pending_batch(MAX_EXCHANGE_ENTRIES)
     }
 
     /// The hub's heads at the end of the last complete exchange (none before the first).

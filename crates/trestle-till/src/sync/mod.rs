@@ -75,6 +75,23 @@ fn mark_acked(
     Ok(n)
 }
 
+/// The first `limit` unacknowledged outbox entries, in order.
+fn pending_in(conn: &rusqlite::Connection, limit: usize) -> Result<Vec<Pending>> {
+    let mut st = conn.prepare_cached(
+        "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = st
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(Pending {
+                seq: r.get(0)?,
+                event_id: r.get(1)?,
+                payload: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
@@ -194,19 +211,7 @@ impl Till {
 
     /// The first `limit` unacknowledged outbox entries, in order.
     fn pending_batch(&self, limit: usize) -> Result<Vec<Pending>> {
-        let mut st = self.db.conn().prepare_cached(
-            "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = st
-            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                Ok(Pending {
-                    seq: r.get(0)?,
-                    event_id: r.get(1)?,
-                    payload: r.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        pending_in(self.db.conn(), limit)
     }
 
     /// Automerge sync until neither side has anything to say. A session whose exchange is lost
