@@ -1,33 +1,79 @@
 //! The writer's side of the bulk sync exchange: a till's whole outbox and its Automerge changes
 //! applied in one job (one savepoint of one group-commit transaction), answered with the changes
-//! the till lacks as one bundle. Exactly once as ever: entries by event id, changes by hash.
+//! the till lacks as one bundle. Exactly once as ever: entries by event id, changes by hash. The
+//! route decodes the entries on another thread and hands them over as they come ([`Decoded`]),
+//! so the writer stores the first while the rest decode; a damage found late fails the job, and
+//! its savepoint undoes every entry stored before it.
 
-use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, ExchangeRequest, FrameVersion};
+use std::sync::mpsc::Receiver;
+
+use trestle_core::ledger::OutboxEnvelope;
+use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, RequestHead};
+use trestle_protocol::OutboxAck;
 use uuid::Uuid;
 
 use super::Ctx;
-use crate::error::Result;
+use crate::error::{HubError, Result};
+
+/// What the decoding side of an exchange hands the writer, in order: entries as they are
+/// decoded, then how the decode ended.
+pub enum Decoded {
+    Entries(Vec<OutboxEnvelope>),
+    /// The frame is damaged (the job fails with this, undoing what it stored).
+    Failed(HubError),
+    /// Every entry was handed over.
+    Done,
+}
 
 impl Ctx<'_> {
-    /// The answer is in the request's `version` (`TSY1` ids or `TSY2` positions).
-    pub fn exchange(
+    /// The exchange of a request opened as `head`, taking its entries from `decoded` as the
+    /// route decodes them; the answer is in the request's version (`TSY1` ids or `TSY2`
+    /// positions).
+    pub fn exchange_streamed(
         &mut self,
         device: Uuid,
-        req: ExchangeRequest,
-        version: FrameVersion,
+        head: RequestHead,
+        decoded: Receiver<Decoded>,
     ) -> Result<ExchangeAnswer> {
-        let ids: Vec<Uuid> = req.entries.iter().map(|e| e.event_id.0).collect();
-        let ack = self.ingest_entries(device, req.entries)?;
-        let ack = Acknowledgement::for_request(version, &ids, ack);
-        if !req.changes.is_empty() {
-            let changes = req.changes;
+        let mut ids = Vec::new();
+        let mut ack = empty_ack();
+        loop {
+            match decoded.recv() {
+                Ok(Decoded::Entries(entries)) => {
+                    ids.extend(entries.iter().map(|e| e.event_id.0));
+                    self.store_entries(device, entries, &mut ack)?;
+                }
+                Ok(Decoded::Failed(e)) => return Err(e),
+                Ok(Decoded::Done) => break,
+                Err(_) => {
+                    return Err(HubError::Internal(
+                        "the exchange's entries stopped before their end".into(),
+                    ))
+                }
+            }
+        }
+        self.finish_exchange(device, head, &ids, ack)
+    }
+
+    /// After the entries (`ids` in the request's order, `ack` what became of them): the till's
+    /// changes merged and the answer built.
+    fn finish_exchange(
+        &mut self,
+        device: Uuid,
+        head: RequestHead,
+        ids: &[Uuid],
+        ack: OutboxAck,
+    ) -> Result<ExchangeAnswer> {
+        let ack = Acknowledgement::for_request(head.version, ids, ack);
+        if !head.changes.is_empty() {
+            let changes = head.changes;
             self.merge_from_till(|replica| replica.merge_bytes(&changes))?;
         }
         // The till's heads are all here only if it sent everything after what it last had from
         // this hub; otherwise it falls back to Automerge sync sessions, which find the rest.
-        let complete = self.st.replica.knows(&req.heads);
+        let complete = self.st.replica.knows(&head.heads);
         let changes = if complete {
-            self.st.replica.bundle_after(&req.heads)
+            self.st.replica.bundle_after(&head.heads)
         } else {
             Vec::new()
         };
@@ -38,5 +84,12 @@ impl Ctx<'_> {
             changes,
             ack,
         })
+    }
+}
+
+fn empty_ack() -> OutboxAck {
+    OutboxAck {
+        accepted: Vec::new(),
+        duplicates: Vec::new(),
     }
 }

@@ -37,6 +37,7 @@ use crate::error::{HubError, Result};
 use crate::metrics::Metrics;
 
 pub use checkout::CheckoutOutcome;
+pub use exchange::Decoded;
 pub use reservations::ReservationFilter;
 pub use staff::StaffChange;
 pub use sync::NewConflict;

@@ -77,6 +77,24 @@ impl Ctx<'_> {
         device: Uuid,
         entries: Vec<OutboxEnvelope>,
     ) -> Result<OutboxAck> {
+        let mut ack = OutboxAck {
+            accepted: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        self.store_entries(device, entries, &mut ack)?;
+        self.mark_synced(device, None)?;
+        Ok(ack)
+    }
+
+    /// Checks `entries` are this device's, of a version this hub reads, then stores each once
+    /// (with its `sale.*` event), adding its id to `ack` as accepted or a duplicate. An error
+    /// leaves rows written for the job's savepoint to undo.
+    pub(super) fn store_entries(
+        &mut self,
+        device: Uuid,
+        entries: Vec<OutboxEnvelope>,
+        ack: &mut OutboxAck,
+    ) -> Result<()> {
         for e in &entries {
             if e.v != LEDGER_WIRE_VERSION {
                 return Err(HubError::invalid(
@@ -91,7 +109,6 @@ impl Ctx<'_> {
                 ));
             }
         }
-        let (mut accepted, mut duplicates) = (Vec::new(), Vec::new());
         let now = now_ms();
         let device_text = device.to_string();
         for e in entries {
@@ -110,10 +127,10 @@ impl Ctx<'_> {
                     now
                 ])?;
             if n == 0 {
-                duplicates.push(e.event_id.0);
+                ack.duplicates.push(e.event_id.0);
                 continue;
             }
-            accepted.push(e.event_id.0);
+            ack.accepted.push(e.event_id.0);
             let topic = match e.event.kind() {
                 "sale_completed" => "sale.recorded",
                 "sale_refunded" => "sale.refunded",
@@ -127,11 +144,7 @@ impl Ctx<'_> {
             })?;
             store::publish_raw(self.tx, self.st, self.published, topic, data)?;
         }
-        self.mark_synced(device, None)?;
-        Ok(OutboxAck {
-            accepted,
-            duplicates,
-        })
+        Ok(())
     }
 
     /// One round of an Automerge sync session: merges the till's message (if any), records the

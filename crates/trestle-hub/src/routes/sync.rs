@@ -17,6 +17,7 @@ use trestle_protocol::{
 
 use crate::error::{HubError, Result};
 use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::partition::Decoded;
 
 /// Stores outbox entries once per `event_id`; resending a batch is always safe.
 #[utoipa::path(post, path = "/v1/sync/outbox", tag = "sync", request_body = OutboxBatch,
@@ -109,21 +110,43 @@ pub async fn exchange(
     let body = body.map_err(|_| HubError::TooLarge {
         limit: MAX_EXCHANGE_BODY,
     })?;
-    let (req, version) = ExchangeRequest::decode_versioned(&body).map_err(|e| match e {
-        FrameError::TooLarge => HubError::TooLarge {
-            limit: MAX_EXCHANGE_DECODED,
-        },
-        FrameError::Malformed(why) => HubError::invalid("sync.bad_exchange", why),
-    })?;
+    let (head, entries) = ExchangeRequest::open(&body).map_err(frame_error)?;
+    // The entries decode on a thread of their own and reach the writer as they come, which
+    // stores them meanwhile (a damage found late fails the job and undoes them).
+    let (to_writer, decoded) = std::sync::mpsc::sync_channel(DECODE_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let ended = entries.decode_chunked(DECODE_CHUNK, |chunk| {
+            to_writer.send(Decoded::Entries(chunk)).is_ok()
+        });
+        let _ = to_writer.send(match ended {
+            Ok(()) => Decoded::Done,
+            Err(e) => Decoded::Failed(frame_error(e)),
+        });
+    });
     let answer = auth
         .shop
-        .run(move |ctx| ctx.exchange(device, req, version))
+        .run(move |ctx| ctx.exchange_streamed(device, head, decoded))
         .await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, EXCHANGE_CONTENT_TYPE)],
         answer.encode(),
     )
         .into_response())
+}
+
+/// Outbox entries per chunk handed from the exchange's decoder to the writer.
+const DECODE_CHUNK: usize = 256;
+/// Chunks the decoder may run ahead of the writer.
+const DECODE_AHEAD: usize = 4;
+
+/// An exchange frame's damage as the till is told it.
+fn frame_error(e: FrameError) -> HubError {
+    match e {
+        FrameError::TooLarge => HubError::TooLarge {
+            limit: MAX_EXCHANGE_DECODED,
+        },
+        FrameError::Malformed(why) => HubError::invalid("sync.bad_exchange", why),
+    }
 }
 
 /// The hub's whole shop document (Automerge bytes) for a newly paired till to start from;

@@ -422,3 +422,47 @@ async fn the_exchange_answers_each_frame_version_in_its_own_and_acknowledges_by_
         "the refused frame stored nothing"
     );
 }
+
+#[tokio::test]
+async fn an_exchange_damaged_past_its_first_chunks_is_refused_and_stores_none_of_them() {
+    use trestle_protocol::exchange::{Acknowledgement, ExchangeRequest};
+    let hub = Hub::start().await;
+    let (till, device) = hub.pair("Stall 1").await;
+    // 600 entries: the writer stores the first chunks (256 each) while the rest decode.
+    let texts: Vec<String> = (0..600u128)
+        .map(|n| sale_envelope(&till, Uuid::from_u128(10_000 + n)).to_string())
+        .collect();
+    let mut damaged = texts.clone();
+    // Entry 550 is an envelope around a record of no kind the hub knows: it only fails when
+    // the hub reads it into its types, long after the first entries went to the writer.
+    damaged[550] = damaged[550].replace("\"sale_completed\"", "\"sale_teleported\"");
+    assert_ne!(damaged[550], texts[550]);
+    let frame = |texts: &[String]| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        ExchangeRequest::encode_stored(&[], &[], &refs).unwrap()
+    };
+    let (status, _, body) = post_exchange(&hub, &device, frame(&damaged)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("sync.bad_exchange"), "{body}");
+    assert!(body.contains("unreadable"), "{body}");
+    // The same entries undamaged: every one is new to the hub.
+    let (status, answer, body) = post_exchange(&hub, &device, frame(&texts)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        answer.unwrap().ack,
+        Acknowledgement::Positions {
+            covered: 600,
+            duplicates: Vec::new(),
+        },
+        "the refused frame stored none of its entries"
+    );
+    // And sent again, every one is a duplicate (each stored once).
+    let (_, answer, _) = post_exchange(&hub, &device, frame(&texts)).await;
+    assert_eq!(
+        answer.unwrap().ack,
+        Acknowledgement::Positions {
+            covered: 600,
+            duplicates: (0..600).collect(),
+        }
+    );
+}
