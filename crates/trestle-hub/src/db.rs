@@ -30,6 +30,10 @@ pub const SHOP_MIGRATIONS: &[(&str, &str)] = &[
         "0004_epochs.sql",
         include_str!("../../../migrations/hub/shop/0004_epochs.sql"),
     ),
+    (
+        "0005_till_events_once.sql",
+        include_str!("../../../migrations/hub/shop/0005_till_events_once.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) a database and applies `migrations` not yet applied.
@@ -143,5 +147,51 @@ mod tests {
             .unwrap();
         assert_eq!(n, i64::try_from(SHOP_MIGRATIONS.len()).unwrap());
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn till_events_stored_before_migration_5_keep_their_body_and_stay_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.sqlite");
+        let before = &SHOP_MIGRATIONS[..3];
+        assert_eq!(before[2].0, "0004_epochs.sql");
+        let c = open(&p, before).unwrap();
+        c.execute(
+            "INSERT INTO till_events (event_id, till_id, kind, body, received_at)
+             VALUES ('e1', 't1', 'sale_completed', '{\"kind\":\"sale_completed\"}', 7)",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let c = open(&p, SHOP_MIGRATIONS).unwrap();
+        let row: (String, Option<i64>, Option<String>, i64) = c
+            .query_row(
+                "SELECT till_id, event_seq, body, received_at FROM till_events WHERE event_id = 'e1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "t1".into(),
+                None,
+                Some("{\"kind\":\"sale_completed\"}".into()),
+                7
+            )
+        );
+        // The hub's insert: the old entry sent again is a duplicate, a new one is stored.
+        let insert = "INSERT INTO till_events (event_id, till_id, kind, event_seq, received_at)
+                      VALUES (?1, 't1', 'sale_completed', ?2, 8) ON CONFLICT (event_id) DO NOTHING";
+        assert_eq!(c.execute(insert, ("e1", 1)).unwrap(), 0);
+        assert_eq!(c.execute(insert, ("e2", 1)).unwrap(), 1);
+        // A row names its record one way or the other, never neither.
+        assert!(c
+            .execute(
+                "INSERT INTO till_events (event_id, till_id, kind, received_at)
+                 VALUES ('e3', 't1', 'sale_completed', 9)",
+                [],
+            )
+            .is_err());
     }
 }

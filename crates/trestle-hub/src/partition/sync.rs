@@ -18,8 +18,8 @@ use super::{store, Ctx};
 use crate::db::{new_id, now_ms, rfc3339};
 use crate::error::{HubError, Result};
 
-/// A till's ledger event as the shop's log records it (`sale.recorded`, …): the record is the
-/// body stored in `till_events`, serialised once.
+/// A till's ledger event as the shop's log records it (`sale.recorded`, …): the record,
+/// serialised once, stored only here (`till_events` names the event by its seq).
 #[derive(serde::Serialize)]
 struct Recorded<'a> {
     event_id: Uuid,
@@ -112,18 +112,20 @@ impl Ctx<'_> {
         let now = now_ms();
         let device_text = device.to_string();
         for e in entries {
-            let body = serde_json::value::to_raw_value(&e.event)?;
+            // The record is stored once, in the log's event (migration 0005); this row is the
+            // entry's idempotency key, naming that event by the seq it is about to get.
+            let seq = store::next_event_seq(self.st);
             let n = self
                 .tx
                 .prepare_cached(
-                    "INSERT INTO till_events (event_id, till_id, kind, body, received_at)
+                    "INSERT INTO till_events (event_id, till_id, kind, event_seq, received_at)
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
                 )?
                 .execute(params![
                     e.event_id.0.to_string(),
                     device_text,
                     e.event.kind(),
-                    body.get(),
+                    seq,
                     now
                 ])?;
             if n == 0 {
@@ -136,13 +138,19 @@ impl Ctx<'_> {
                 "sale_refunded" => "sale.refunded",
                 _ => "sale.voided",
             };
-            // The log's text around the stored body: the record is serialised once.
+            // The log's text around the record: it is serialised once.
+            let body = serde_json::value::to_raw_value(&e.event)?;
             let data = serde_json::value::to_raw_value(&Recorded {
                 event_id: e.event_id.0,
                 record: &body,
                 till_id: device,
             })?;
-            store::publish_raw(self.tx, self.st, self.published, topic, data)?;
+            let published = store::publish_raw(self.tx, self.st, self.published, topic, data)?;
+            if published != seq {
+                return Err(HubError::internal(
+                    "an outbox entry's event got another seq than its row names",
+                ));
+            }
         }
         Ok(())
     }

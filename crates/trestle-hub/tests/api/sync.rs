@@ -466,3 +466,43 @@ async fn an_exchange_damaged_past_its_first_chunks_is_refused_and_stores_none_of
         }
     );
 }
+
+#[tokio::test]
+async fn an_outbox_entry_is_stored_once_its_row_naming_the_log_event_that_holds_its_record() {
+    let hub = Hub::start().await;
+    let (till, device) = hub.pair("Stall 1").await;
+    let entries: Vec<_> = (0..3u128)
+        .map(|n| sale_envelope(&till, Uuid::from_u128(300 + n)))
+        .collect();
+    let r = hub
+        .post("/v1/sync/outbox", &device, json!({ "entries": entries }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut path = hub.db.clone().into_os_string();
+    path.push(".shops");
+    let path = std::path::PathBuf::from(path).join(format!("{}.sqlite", hub.shop));
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let rows: Vec<(String, Option<String>, String, String)> = conn
+        .prepare(
+            "SELECT t.event_id, t.body, e.topic, e.data FROM till_events t
+             JOIN shop_events e ON e.seq = t.event_seq ORDER BY t.event_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows.len(), 3, "every entry's row names its event");
+    for ((id, body, topic, data), sent) in rows.iter().zip(&entries) {
+        assert_eq!(body, &None, "the record is not stored a second time");
+        assert_eq!(topic, "sale.recorded");
+        let data: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(&data["event_id"].as_str().unwrap(), id);
+        assert_eq!(
+            data["record"], sent["event"],
+            "the log holds the record as sent"
+        );
+    }
+}
