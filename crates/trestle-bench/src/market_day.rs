@@ -259,7 +259,7 @@ fn doc_bytes(till: &Till) -> Result<Vec<u8>> {
 fn outbox_bytes(till: &Till) -> Result<u64> {
     let conn = rusqlite::Connection::open(till.dir().join("till.sqlite"))?;
     Ok(conn.query_row(
-        "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox",
+        "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox_payloads",
         [],
         |r| r.get::<_, i64>(0),
     )?)

@@ -25,7 +25,10 @@ pub struct Encoding {
 /// The till's unacknowledged entries, as the exchange reads them.
 pub fn pending(till: &Till) -> Result<Vec<OutboxEnvelope>> {
     let conn = rusqlite::Connection::open(till.dir().join("till.sqlite"))?;
-    let mut st = conn.prepare("SELECT payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq")?;
+    let mut st = conn.prepare(
+        "SELECT p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+         WHERE o.acked_ms IS NULL ORDER BY o.seq",
+    )?;
     let rows = st.query_map([], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for p in rows {

@@ -217,8 +217,11 @@ impl TillSide {
         let conn = self.till.db().conn();
         let record: usize =
             conn.query_row("SELECT MAX(length(record)) FROM sales", [], |r| r.get(0))?;
-        let payload: usize =
-            conn.query_row("SELECT MAX(length(payload)) FROM outbox", [], |r| r.get(0))?;
+        let payload: usize = conn.query_row(
+            "SELECT MAX(length(payload)) FROM outbox_payloads",
+            [],
+            |r| r.get(0),
+        )?;
         let change: usize = conn.query_row(
             "SELECT COALESCE(MAX(length(bytes)), 0) FROM replica_changes WHERE cause LIKE 'sale:%'",
             [],
@@ -306,7 +309,8 @@ CREATE TABLE b_tenders (sale_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT N
 CREATE TABLE b_movements (id INTEGER PRIMARY KEY, variant_id TEXT NOT NULL, delta INTEGER NOT NULL,
     cause TEXT NOT NULL, ref TEXT NOT NULL, hlc TEXT NOT NULL) STRICT;
 CREATE TABLE b_outbox (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL,
-    kind TEXT NOT NULL, ref TEXT NOT NULL, payload TEXT NOT NULL, hlc TEXT NOT NULL) STRICT;
+    kind TEXT NOT NULL, ref TEXT NOT NULL, hlc TEXT NOT NULL) STRICT;
+CREATE TABLE b_outbox_payloads (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL) STRICT;
 CREATE TABLE b_changes (seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, cause TEXT NOT NULL,
     bytes BLOB NOT NULL) STRICT;
 INSERT INTO b_shop VALUES (1, 1, '0000000000000.000000');
@@ -386,10 +390,11 @@ impl Baseline {
             .execute(params![variant, -qty, id, hlc])?;
         }
         tx.prepare_cached(
-            "INSERT INTO b_outbox (event_id, kind, ref, payload, hlc)
-             VALUES (?1, 'sale_completed', ?2, ?3, ?4)",
+            "INSERT INTO b_outbox (event_id, kind, ref, hlc) VALUES (?1, 'sale_completed', ?2, ?3)",
         )?
-        .execute(params![format!("{id}-e"), id, self.payload, hlc])?;
+        .execute(params![format!("{id}-e"), id, hlc])?;
+        tx.prepare_cached("INSERT INTO b_outbox_payloads (seq, payload) VALUES (?1, ?2)")?
+            .execute(params![tx.last_insert_rowid(), self.payload])?;
         let change = match &mut self.automerge {
             Some(doc) => doc.sale(seq)?,
             None => self.change.clone(),

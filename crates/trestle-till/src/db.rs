@@ -49,6 +49,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_outbox_pending.sql",
         include_str!("../../../migrations/till/0009_outbox_pending.sql"),
     ),
+    (
+        "0010_outbox_payloads.sql",
+        include_str!("../../../migrations/till/0010_outbox_payloads.sql"),
+    ),
 ];
 
 /// An open till database.
@@ -210,11 +214,61 @@ mod tests {
     }
 
     #[test]
+    fn outbox_entries_written_before_migration_10_keep_their_payloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        {
+            // A till as migration 0009 left it, with one entry acknowledged and one pending.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT;",
+            )
+            .unwrap();
+            for (i, (name, sql)) in MIGRATIONS[..9].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+                    (i64::try_from(i + 1).unwrap(), name),
+                )
+                .unwrap();
+            }
+            assert_eq!(MIGRATIONS[9].0, "0010_outbox_payloads.sql");
+            conn.execute_batch(
+                "INSERT INTO outbox (event_id, kind, ref, payload, hlc, acked_ms)
+                     VALUES ('e1', 'sale_completed', 'r1', '{\"n\":1}', 'h1', 5);
+                 INSERT INTO outbox (event_id, kind, ref, payload, hlc)
+                     VALUES ('e2', 'sale_completed', 'r2', '{\"n\":2}', 'h2');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path, Create::No).unwrap();
+        let rows: Vec<(i64, String, Option<i64>, String)> = db
+            .conn()
+            .prepare(
+                "SELECT o.seq, o.event_id, o.acked_ms, p.payload
+                 FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq ORDER BY o.seq",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "e1".into(), Some(5), "{\"n\":1}".into()),
+                (2, "e2".into(), None, "{\"n\":2}".into()),
+            ]
+        );
+    }
+
+    #[test]
     fn a_pass_reads_the_pending_outbox_through_its_index_not_the_whole_history() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.sqlite"), Create::Yes).unwrap();
         for q in [
-            "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT 5",
+            "SELECT o.seq, o.event_id, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+             WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT 5",
             "SELECT COUNT(*) FROM outbox WHERE acked_ms IS NULL",
         ] {
             let plan: String = db

@@ -46,16 +46,11 @@ pub(crate) fn insert_outbox(
     };
     let payload = serde_json::to_string(&envelope)
         .map_err(|e| Error::Corrupt(format!("an outbox event could not be encoded: {e}")))?;
-    tx.prepare_cached(
-        "INSERT INTO outbox (event_id, kind, ref, payload, hlc) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        event_id.to_string(),
-        kind,
-        reference,
-        payload,
-        at.encode()
-    ])?;
+    tx.prepare_cached("INSERT INTO outbox (event_id, kind, ref, hlc) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![event_id.to_string(), kind, reference, at.encode()])?;
+    // The payload apart (migration 0010): acknowledging the entry rewrites only the small row.
+    tx.prepare_cached("INSERT INTO outbox_payloads (seq, payload) VALUES (?1, ?2)")?
+        .execute(params![tx.last_insert_rowid(), payload])?;
     Ok(())
 }
 

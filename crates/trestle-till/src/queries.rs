@@ -203,8 +203,9 @@ impl Till {
     /// The outbox in order; `pending_only` leaves out what the hub has acknowledged.
     pub fn outbox(&self, pending_only: bool) -> Result<Vec<OutboxItem>> {
         let mut st = self.db.conn().prepare_cached(
-            "SELECT seq, event_id, kind, ref, hlc, acked_ms IS NOT NULL, payload FROM outbox
-             WHERE (?1 = 0 OR acked_ms IS NULL) ORDER BY seq",
+            "SELECT o.seq, o.event_id, o.kind, o.ref, o.hlc, o.acked_ms IS NOT NULL, p.payload
+             FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+             WHERE (?1 = 0 OR o.acked_ms IS NULL) ORDER BY o.seq",
         )?;
         let rows = st
             .query_map([pending_only], |r| {

@@ -110,7 +110,8 @@ fn a_sale_writes_its_rows_movements_and_one_outbox_entry_together() {
     );
     let (kind, payload): (String, String) = conn
         .query_row(
-            "SELECT kind, payload FROM outbox WHERE ref = ?1",
+            "SELECT o.kind, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+             WHERE o.ref = ?1",
             [&id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -78,7 +78,8 @@ fn mark_acked(
 /// The first `limit` unacknowledged outbox entries, in order.
 fn pending_in(conn: &rusqlite::Connection, limit: usize) -> Result<Vec<Pending>> {
     let mut st = conn.prepare_cached(
-        "SELECT seq, event_id, payload FROM outbox WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1",
+        "SELECT o.seq, o.event_id, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+         WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT ?1",
     )?;
     let rows = st
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {

@@ -386,9 +386,10 @@ fn check_outbox_payloads(conn: &Connection, since: i64) -> Result<(), String> {
     let q = |e: rusqlite::Error| format!("a check query failed: {e}");
     let mut st = conn
         .prepare(
-            "SELECT o.seq, o.event_id, o.kind, o.ref, o.payload,
+            "SELECT o.seq, o.event_id, o.kind, o.ref, p.payload,
                     COALESCE(s.record, r.record, v.record)
              FROM outbox o
+             LEFT JOIN outbox_payloads p ON p.seq = o.seq
              LEFT JOIN sales s ON o.kind = 'sale_completed' AND s.id = o.ref
              LEFT JOIN refunds r ON o.kind = 'sale_refunded' AND r.id = o.ref
              LEFT JOIN voids v ON o.kind = 'sale_voided' AND v.id = o.ref
