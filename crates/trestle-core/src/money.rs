@@ -48,6 +48,13 @@ impl Currency {
         // lists (a ledger record names its currency a dozen times, so this runs often).
         let mut code: [u8; 3] = input.trim().as_bytes().try_into().map_err(|_| unknown())?;
         code.make_ascii_uppercase();
+        // A day's records name one currency over and over: the last one found is checked first.
+        thread_local! {
+            static LAST: std::cell::Cell<Option<Currency>> = const { std::cell::Cell::new(None) };
+        }
+        if let Some(last) = LAST.get().filter(|c| c.code == code) {
+            return Ok(last);
+        }
         let text = std::str::from_utf8(&code).map_err(|_| unknown())?;
         let found = |list: &[&str]| list.binary_search(&text).is_ok();
         let exponent = if found(CODES_EXP2) {
@@ -61,7 +68,9 @@ impl Currency {
         } else {
             return Err(unknown());
         };
-        Ok(Currency { code, exponent })
+        let found = Currency { code, exponent };
+        LAST.set(Some(found));
+        Ok(found)
     }
 
     /// The three-letter code, e.g. `"GBP"`.
