@@ -5,7 +5,8 @@
 //! so the writer stores the first while the rest decode; a damage found late fails the job, and
 //! its savepoint undoes every entry stored before it.
 
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
 
 use trestle_core::ledger::OutboxEnvelope;
 use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, RequestHead};
@@ -14,6 +15,10 @@ use uuid::Uuid;
 
 use super::Ctx;
 use crate::error::{HubError, Result};
+
+/// The longest the writer waits for the next chunk of entries (a market day's whole decode
+/// takes ~50 ms).
+const DECODE_WAIT: Duration = Duration::from_secs(30);
 
 /// What the decoding side of an exchange hands the writer, in order: entries as they are
 /// decoded, then how the decode ended.
@@ -38,14 +43,17 @@ impl Ctx<'_> {
         let mut ids = Vec::new();
         let mut ack = empty_ack();
         loop {
-            match decoded.recv() {
+            match decoded.recv_timeout(DECODE_WAIT) {
                 Ok(Decoded::Entries(entries)) => {
                     ids.extend(entries.iter().map(|e| e.event_id.0));
                     self.store_entries(device, entries, &mut ack)?;
                 }
                 Ok(Decoded::Failed(e)) => return Err(e),
                 Ok(Decoded::Done) => break,
-                Err(_) => {
+                // A decoder that never answers holds the shop's writer no longer than this; the
+                // till is told to retry (nothing of the request is kept).
+                Err(RecvTimeoutError::Timeout) => return Err(HubError::Unavailable),
+                Err(RecvTimeoutError::Disconnected) => {
                     return Err(HubError::Internal(
                         "the exchange's entries stopped before their end".into(),
                     ))

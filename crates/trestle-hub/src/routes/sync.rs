@@ -112,17 +112,22 @@ pub async fn exchange(
     })?;
     let (head, entries) = ExchangeRequest::open(&body).map_err(frame_error)?;
     // The entries decode on a thread of their own and reach the writer as they come, which
-    // stores them meanwhile (a damage found late fails the job and undoes them).
+    // stores them meanwhile (a damage found late fails the job and undoes them). An OS thread,
+    // not tokio's bounded blocking pool: the writer waits for this decoder, so it must never sit
+    // queued behind other requests' decoders, which wait for the writer in turn.
     let (to_writer, decoded) = std::sync::mpsc::sync_channel(DECODE_AHEAD);
-    tokio::task::spawn_blocking(move || {
-        let ended = entries.decode_chunked(DECODE_CHUNK, |chunk| {
-            to_writer.send(Decoded::Entries(chunk)).is_ok()
-        });
-        let _ = to_writer.send(match ended {
-            Ok(()) => Decoded::Done,
-            Err(e) => Decoded::Failed(frame_error(e)),
-        });
-    });
+    std::thread::Builder::new()
+        .name("exchange-decode".into())
+        .spawn(move || {
+            let ended = entries.decode_chunked(DECODE_CHUNK, |chunk| {
+                to_writer.send(Decoded::Entries(chunk)).is_ok()
+            });
+            let _ = to_writer.send(match ended {
+                Ok(()) => Decoded::Done,
+                Err(e) => Decoded::Failed(frame_error(e)),
+            });
+        })
+        .map_err(|_| HubError::Unavailable)?;
     let answer = auth
         .shop
         .run(move |ctx| ctx.exchange_streamed(device, head, decoded))
