@@ -275,7 +275,7 @@ impl ShopReplica {
     /// after a send's answer is merged, when every change here has been sent or received. A copy
     /// that no longer matches is simply not used.
     pub fn keep_fold_base(&mut self) {
-        let walk = self.current_walk();
+        let walk = self.walk_at_heads(false);
         self.fold_base = Some((self.doc.clone(), walk));
     }
 
@@ -385,12 +385,10 @@ impl ShopReplica {
             self.cell_index.clone(),
         )?;
         // Only a sheet written on the base: its stock map is the base's, and so is its walk.
-        if rest.is_empty() {
-            if let Some((_, cells)) = base_walk {
-                next.walked = Some((next.heads(), cells));
-            }
+        let walk = base_walk.filter(|_| rest.is_empty());
+        if let Some(cells) = &walk {
+            next.walked = Some((next.heads(), cells.clone()));
         }
-        let walk = next.walk_at_heads(false);
         for (slot, obj) in written
             .iter()
             .map(|(s, o)| (s, o))

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use automerge::{
     sync::{self, SyncDoc},
@@ -112,7 +113,7 @@ pub struct ShopReplica {
     /// next fold starts from it instead of rebuilding the document at those heads (`fork_at`
     /// re-applies every change, the dearest part of a fold).
     /// The stock map's walk is kept with it when it held at those heads.
-    pub(crate) fold_base: Option<(AutoCommit, crate::walk::Walked)>,
+    pub(crate) fold_base: Option<(AutoCommit, Option<Arc<crate::walk::WalkCells>>)>,
     /// The sales sheets counted so far and what they add to each cell's `free`.
     pub(crate) sheets: crate::sheets::Sheets,
     /// The last walk of the stock map and the heads it was read at (`walk::Walked`).

@@ -138,12 +138,6 @@ impl ShopReplica {
         }
     }
 
-    /// The kept walk with the heads it holds at, if it holds now (for a fold base to keep).
-    pub(crate) fn current_walk(&mut self) -> Walked {
-        let heads = self.heads();
-        self.walked.clone().filter(|(at, _)| *at == heads)
-    }
-
     /// After a merge that touched nothing but the sales sheets map: a walk read at `before` holds
     /// at the new heads too.
     pub(crate) fn walk_still_holds(&mut self, before: &[ChangeHash]) {
