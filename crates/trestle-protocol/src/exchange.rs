@@ -268,7 +268,9 @@ impl RequestEntries {
                 let EntriesIn(entries) = serde_json::from_slice(rest)
                     .map_err(|e| FrameError::Malformed(format!("outbox entries: {e}")))?;
                 if entries.len() > MAX_EXCHANGE_ENTRIES {
-                    return Err(too_many());
+                    return Err(FrameError::Malformed(format!(
+                        "more than {MAX_EXCHANGE_ENTRIES} outbox entries"
+                    )));
                 }
                 let mut entries = entries.into_iter().peekable();
                 while entries.peek().is_some() {
@@ -282,10 +284,6 @@ impl RequestEntries {
             FrameVersion::V2 => decode_entries_chunked(rest, chunk, sink),
         }
     }
-}
-
-fn too_many() -> FrameError {
-    FrameError::Malformed(format!("more than {MAX_EXCHANGE_ENTRIES} outbox entries"))
 }
 
 /// A request frame's magic, heads and changes, with `room` more bytes reserved for its entries.

@@ -16,7 +16,7 @@ pub struct OutboxBatch {
     pub entries: Vec<OutboxEnvelope>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OutboxAck {
     /// Entries stored now for the first time.
     pub accepted: Vec<Uuid>,

@@ -41,7 +41,7 @@ impl Ctx<'_> {
         decoded: Receiver<Decoded>,
     ) -> Result<ExchangeAnswer> {
         let mut ids = Vec::new();
-        let mut ack = empty_ack();
+        let mut ack = OutboxAck::default();
         loop {
             match decoded.recv_timeout(DECODE_WAIT) {
                 Ok(Decoded::Entries(entries)) => {
@@ -92,12 +92,5 @@ impl Ctx<'_> {
             changes,
             ack,
         })
-    }
-}
-
-fn empty_ack() -> OutboxAck {
-    OutboxAck {
-        accepted: Vec::new(),
-        duplicates: Vec::new(),
     }
 }

@@ -245,11 +245,6 @@ pub(crate) fn publish(
     )
 }
 
-/// The seq the next published event gets.
-pub(crate) fn next_event_seq(st: &State) -> i64 {
-    st.next_event_seq
-}
-
 /// [`publish`] with the event's data already serialised (written straight from a typed record:
 /// a day's sales are serialised once, and the log, the stream and webhooks pass the text on).
 pub(crate) fn publish_raw(

@@ -77,10 +77,7 @@ impl Ctx<'_> {
         device: Uuid,
         entries: Vec<OutboxEnvelope>,
     ) -> Result<OutboxAck> {
-        let mut ack = OutboxAck {
-            accepted: Vec::new(),
-            duplicates: Vec::new(),
-        };
+        let mut ack = OutboxAck::default();
         self.store_entries(device, entries, &mut ack)?;
         self.mark_synced(device, None)?;
         Ok(ack)
@@ -114,7 +111,7 @@ impl Ctx<'_> {
         for e in entries {
             // The record is stored once, in the log's event (migration 0005); this row is the
             // entry's idempotency key, naming that event by the seq it is about to get.
-            let seq = store::next_event_seq(self.st);
+            let seq = self.st.next_event_seq;
             let n = self
                 .tx
                 .prepare_cached(

@@ -55,19 +55,9 @@ const T_STR: u8 = 8;
 const T_STR_BACK: u8 = 9;
 const T_UUID: u8 = 10;
 
-/// Decodes what [`encode_entries`] wrote, refusing anything else with a reason.
-pub fn decode_entries(input: &[u8]) -> Result<Vec<OutboxEnvelope>, FrameError> {
-    let mut all = Vec::new();
-    decode_entries_chunked(input, usize::MAX, |chunk| {
-        all.extend(chunk);
-        true
-    })?;
-    Ok(all)
-}
-
-/// [`decode_entries`] handing the entries to `sink` at most `chunk` at a time, as they are
-/// decoded (so a receiver can store them while the rest decode); `sink` returning `false` stops
-/// the decode. The frame's structure is checked before the first entry is handed over, but a
+/// Decodes what [`encode_entries`] wrote, refusing anything else with a reason, handing the
+/// entries to `sink` at most `chunk` at a time as they are decoded (so a receiver can store them
+/// while the rest decode); `sink` returning `false` stops the decode. The frame's structure is checked before the first entry is handed over, but a
 /// damage found later (an entry that does not read, a column longer than its entries) is an
 /// error after some chunks went: whoever took them must undo what it did with them.
 pub fn decode_entries_chunked(

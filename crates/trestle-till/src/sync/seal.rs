@@ -69,6 +69,7 @@ impl Till {
                 // path instead of unwinding through the scope).
                 (sealed, apart.map(|h| h.join().unwrap_or(None)))
             });
+            // Encoded apart (`None` inside: not envelopes, or the thread panicked), or here.
             let out = batch.map(|batch| match columns {
                 Some(columns) => Outgoing { batch, columns },
                 None => encoded(batch),
