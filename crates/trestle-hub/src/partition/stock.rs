@@ -182,15 +182,7 @@ impl Ctx<'_> {
                 on_hand: l.on_hand,
                 available: l.available,
                 held: l.holders.iter().map(|h| h.held).sum(),
-                holders: l
-                    .holders
-                    .iter()
-                    .map(|h| trestle_protocol::HolderStock {
-                        holder: h.holder.to_string(),
-                        free: h.free,
-                        held: h.held,
-                    })
-                    .collect(),
+                holders: l.holders.iter().map(store::holder_stock).collect(),
             });
         }
         Ok(out)
