@@ -124,7 +124,7 @@ pub fn encode_stored(entries: &[&str], out: &mut Vec<u8>) -> bool {
 }
 
 /// The columns of the entries written in `text` at `spans` (compact JSON of the wire envelope).
-fn encode_texts(text: &[u8], spans: &[(usize, usize)], out: &mut Vec<u8>) -> bool {
+pub(super) fn encode_texts(text: &[u8], spans: &[(usize, usize)], out: &mut Vec<u8>) -> bool {
     let mut shapes: FastMap<Vec<u8>, usize> = FastMap::default();
     let mut shape_list: Vec<Vec<u8>> = Vec::new();
     let mut columns: Vec<Vec<Column<'_>>> = Vec::new();

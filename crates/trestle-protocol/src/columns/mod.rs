@@ -6,8 +6,9 @@
 //! difference from the previous one where that is shorter. So the regularity of a day of sales
 //! (the same till, currency, titles, rising times and receipt numbers) lies side by side for
 //! zstd. The envelope's `event_id`, when it is the record's own id (decision 105), is sent as
-//! `null`. Decoding writes each entry's JSON text back and reads it through the same serde
-//! types, so the hub gets exactly the `OutboxEnvelope` the till stored.
+//! `null`. Decoding reads each entry from its columns through the same serde types as its JSON
+//! text would be read (`de`, a `Deserializer` over the columns), so the hub gets exactly the
+//! `OutboxEnvelope` the till stored.
 //!
 //! Layout (varints): entries · shapes · per shape its descriptor (length, bytes) · per entry its
 //! shape's index · per column of each shape, in order: tags (length, one byte a row), data
@@ -15,14 +16,18 @@
 //! length · key (as written in JSON, between the quotes), its value, and `4`; `2` array, its
 //! items, `4`.
 
+mod de;
 mod encode;
+#[cfg(test)]
+mod tests;
 
 pub use encode::{encode_entries, encode_stored};
+
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use trestle_core::ids::{EventId, TillId};
 use trestle_core::ledger::{LedgerEvent, OutboxEnvelope};
-use uuid::Uuid;
 
 use crate::exchange::{FrameError, MAX_EXCHANGE_ENTRIES};
 
@@ -57,72 +62,29 @@ const T_UUID: u8 = 10;
 
 /// Decodes what [`encode_entries`] wrote, refusing anything else with a reason, handing the
 /// entries to `sink` at most `chunk` at a time as they are decoded (so a receiver can store them
-/// while the rest decode); `sink` returning `false` stops the decode. The frame's structure is checked before the first entry is handed over, but a
-/// damage found later (an entry that does not read, a column longer than its entries) is an
-/// error after some chunks went: whoever took them must undo what it did with them.
+/// while the rest decode); `sink` returning `false` stops the decode. The frame's structure is
+/// checked before the first entry is handed over, but a damage found later (an entry that does
+/// not read, a column longer than its entries) is an error after some chunks went: whoever took
+/// them must undo what it did with them.
 pub fn decode_entries_chunked(
     input: &[u8],
     chunk: usize,
     mut sink: impl FnMut(Vec<OutboxEnvelope>) -> bool,
 ) -> Result<(), FrameError> {
     let chunk = chunk.max(1);
-    let mut r = Varints(input);
-    let n = r.count(MAX_EXCHANGE_ENTRIES, "outbox entries")?;
-    let shape_count = r.count(n.max(1), "shapes")?;
-    let mut shapes = Vec::with_capacity(shape_count);
-    for _ in 0..shape_count {
-        let len = r.count(input.len(), "a shape's length")?;
-        let mut p = Varints(r.take(len)?);
-        let mut counts = Counts::default();
-        let shape = parse_shape(&mut p, 0, &mut counts)?;
-        if !p.0.is_empty() {
-            return Err(bad("a shape has trailing bytes"));
-        }
-        shapes.push((shape, counts));
-    }
-    let mut order = Vec::with_capacity(n);
-    let mut total_nodes = 0usize;
-    for _ in 0..n {
-        let idx = r.count(shape_count.saturating_sub(1), "a shape index")?;
-        let Some((_, counts)) = shapes.get(idx) else {
-            return Err(bad("a shape index names no shape"));
-        };
-        total_nodes = total_nodes.saturating_add(counts.nodes);
-        if total_nodes > MAX_TOTAL_NODES {
-            return Err(bad("the entries are too large"));
-        }
-        order.push(idx);
-    }
-    let budget = std::cell::Cell::new(MAX_STRING_BYTES);
-    let mut readers: Vec<Vec<ColumnReader<'_>>> = Vec::with_capacity(shape_count);
-    for (_, counts) in &shapes {
-        let mut cols = Vec::with_capacity(counts.leaves.min(input.len()));
-        for _ in 0..counts.leaves {
-            let tl = r.count(input.len(), "a column's length")?;
-            let tags = r.take(tl)?;
-            let dl = r.count(input.len(), "a column's length")?;
-            let data = r.take(dl)?;
-            cols.push(ColumnReader::new(tags, data, &budget));
-        }
-        readers.push(cols);
-    }
-    if !r.0.is_empty() {
-        return Err(bad("trailing bytes after the columns"));
-    }
+    let mut columns = Columns::open(input)?;
+    let n = columns.order.len();
     let mut entries = Vec::with_capacity(n.min(chunk));
-    let mut text = Vec::new();
-    for idx in order {
+    for at in 0..n {
         if entries.len() == chunk {
             let full = std::mem::replace(&mut entries, Vec::with_capacity(n.min(chunk)));
             if !sink(full) {
                 return Ok(());
             }
         }
-        let mut leaf = 0;
-        text.clear();
-        write_json(&shapes[idx].0, &mut readers[idx], &mut leaf, &mut text)?;
-        let wire: WireEnvelope = serde_json::from_slice(&text)
-            .map_err(|e| bad(&format!("an outbox entry is unreadable: {e}")))?;
+        let wire: WireEnvelope = columns.read(at, |shape, cur| {
+            WireEnvelope::deserialize(de::De { cur, shape }).map_err(de::DeError::into_frame)
+        })?;
         entries.push(OutboxEnvelope {
             v: wire.v,
             event_id: wire
@@ -132,16 +94,108 @@ pub fn decode_entries_chunked(
             event: wire.event,
         });
     }
-    if readers.iter().flatten().any(|c| !c.done()) {
-        return Err(bad("a column holds more rows than its entries"));
-    }
+    columns.finish()?;
     if !entries.is_empty() {
         sink(entries);
     }
     Ok(())
 }
 
+/// A frame's entries with their structure checked: shapes, each entry's shape, the columns.
+struct Columns<'a> {
+    shapes: Vec<(Shape<'a>, Counts)>,
+    /// Each entry's shape.
+    order: Vec<usize>,
+    /// Each shape's columns.
+    readers: Vec<Vec<ColumnReader<'a>>>,
+    /// String bytes back-references may still copy, all columns together.
+    budget: std::cell::Cell<usize>,
+}
+
+impl<'a> Columns<'a> {
+    fn open(input: &'a [u8]) -> Result<Columns<'a>, FrameError> {
+        let mut r = Varints(input);
+        let n = r.count(MAX_EXCHANGE_ENTRIES, "outbox entries")?;
+        let shape_count = r.count(n.max(1), "shapes")?;
+        let mut shapes = Vec::with_capacity(shape_count);
+        for _ in 0..shape_count {
+            let len = r.count(input.len(), "a shape's length")?;
+            let mut p = Varints(r.take(len)?);
+            let mut counts = Counts::default();
+            let shape = parse_shape(&mut p, 0, &mut counts)?;
+            if !p.0.is_empty() {
+                return Err(bad("a shape has trailing bytes"));
+            }
+            shapes.push((shape, counts));
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut total_nodes = 0usize;
+        for _ in 0..n {
+            let idx = r.count(shape_count.saturating_sub(1), "a shape index")?;
+            let Some((_, counts)) = shapes.get(idx) else {
+                return Err(bad("a shape index names no shape"));
+            };
+            total_nodes = total_nodes.saturating_add(counts.nodes);
+            if total_nodes > MAX_TOTAL_NODES {
+                return Err(bad("the entries are too large"));
+            }
+            order.push(idx);
+        }
+        let mut readers = Vec::with_capacity(shape_count);
+        for (_, counts) in &shapes {
+            let mut cols = Vec::with_capacity(counts.leaves.min(input.len()));
+            for _ in 0..counts.leaves {
+                let tl = r.count(input.len(), "a column's length")?;
+                let tags = r.take(tl)?;
+                let dl = r.count(input.len(), "a column's length")?;
+                let data = r.take(dl)?;
+                cols.push(ColumnReader::new(tags, data));
+            }
+            readers.push(cols);
+        }
+        if !r.0.is_empty() {
+            return Err(bad("trailing bytes after the columns"));
+        }
+        Ok(Columns {
+            shapes,
+            order,
+            readers,
+            budget: std::cell::Cell::new(MAX_STRING_BYTES),
+        })
+    }
+
+    /// Reads entry `at` (entries are read in order) with `read`, which must take every leaf of
+    /// the entry's shape from the cursor.
+    fn read<T>(
+        &mut self,
+        at: usize,
+        read: impl FnOnce(&Shape<'a>, &mut de::Cursor<'_, 'a>) -> Result<T, FrameError>,
+    ) -> Result<T, FrameError> {
+        let idx = self.order[at];
+        let (shape, counts) = &self.shapes[idx];
+        let mut cur = de::Cursor {
+            cols: &mut self.readers[idx],
+            leaf: 0,
+            budget: &self.budget,
+        };
+        let value = read(shape, &mut cur)?;
+        if cur.leaf != counts.leaves {
+            return Err(bad("an outbox entry was not read whole"));
+        }
+        Ok(value)
+    }
+
+    /// Checks that no column holds rows past the last entry.
+    fn finish(&self) -> Result<(), FrameError> {
+        if self.readers.iter().flatten().any(|c| !c.done()) {
+            return Err(bad("a column holds more rows than its entries"));
+        }
+        Ok(())
+    }
+}
+
 /// An envelope as the columns carry it: no `event_id` when it is the record's own id.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireEnvelope {
     v: u32,
@@ -156,14 +210,18 @@ struct Counts {
     nodes: usize,
 }
 
-enum Shape {
+enum Shape<'a> {
     Leaf,
-    /// Each field's key as JSON (`"key":`), and its shape.
-    Object(Vec<(Vec<u8>, Shape)>),
-    Array(Vec<Shape>),
+    /// Each field's key (unescaped) and its shape.
+    Object(Vec<(Cow<'a, str>, Shape<'a>)>),
+    Array(Vec<Shape<'a>>),
 }
 
-fn parse_shape(p: &mut Varints<'_>, depth: usize, c: &mut Counts) -> Result<Shape, FrameError> {
+fn parse_shape<'a>(
+    p: &mut Varints<'a>,
+    depth: usize,
+    c: &mut Counts,
+) -> Result<Shape<'a>, FrameError> {
     if depth > MAX_DEPTH {
         return Err(bad("a shape nests too deep"));
     }
@@ -184,11 +242,16 @@ fn parse_shape(p: &mut Varints<'_>, depth: usize, c: &mut Counts) -> Result<Shap
                     S_FIELD => {
                         let kl = p.count(p.0.len(), "a key's length")?;
                         let key = json_text(p.take(kl)?)?;
-                        let mut frag = Vec::with_capacity(key.len() + 3);
-                        frag.push(b'"');
-                        frag.extend_from_slice(key);
-                        frag.extend_from_slice(b"\":");
-                        fields.push((frag, parse_shape(p, depth + 1, c)?));
+                        let key = if !de::plain(key) {
+                            let quoted = format!("\"{key}\"");
+                            Cow::Owned(
+                                serde_json::from_str(&quoted)
+                                    .map_err(|_| bad("a key is not a JSON string"))?,
+                            )
+                        } else {
+                            Cow::Borrowed(key)
+                        };
+                        fields.push((key, parse_shape(p, depth + 1, c)?));
                     }
                     _ => return Err(bad("unknown shape node")),
                 }
@@ -210,8 +273,8 @@ fn parse_shape(p: &mut Varints<'_>, depth: usize, c: &mut Counts) -> Result<Shap
 
 /// Checks that `s` can stand between the quotes of a JSON string as it is: UTF-8, no quote
 /// that is not escaped, no escape cut off at the end (serde_json checks the rest).
-fn json_text(s: &[u8]) -> Result<&[u8], FrameError> {
-    std::str::from_utf8(s).map_err(|_| bad("a string is not UTF-8"))?;
+fn json_text(s: &[u8]) -> Result<&str, FrameError> {
+    let text = std::str::from_utf8(s).map_err(|_| bad("a string is not UTF-8"))?;
     let mut i = 0;
     while i < s.len() {
         match s[i] {
@@ -221,62 +284,51 @@ fn json_text(s: &[u8]) -> Result<&[u8], FrameError> {
             _ => i += 1,
         }
     }
-    Ok(s)
+    Ok(text)
 }
 
-/// Writes one entry of `shape` as JSON text, taking the next row of each of its columns.
-fn write_json(
-    shape: &Shape,
-    cols: &mut [ColumnReader<'_>],
-    leaf: &mut usize,
-    out: &mut Vec<u8>,
-) -> Result<(), FrameError> {
-    match shape {
-        Shape::Leaf => {
-            cols[*leaf].next(out)?;
-            *leaf += 1;
-        }
-        Shape::Object(fields) => {
-            out.push(b'{');
-            for (i, (key, s)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(key);
-                write_json(s, cols, leaf, out)?;
-            }
-            out.push(b'}');
-        }
-        Shape::Array(items) => {
-            out.push(b'[');
-            for (i, s) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(s, cols, leaf, out)?;
-            }
-            out.push(b']');
+/// One row of a column, as read.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    U64(u64),
+    /// A number's text as written (checked by serde_json when it is read).
+    Number(&'a [u8]),
+    Text(Text<'a>),
+}
+
+/// A string row: its text between the quotes as the frame holds it, or an id (written as
+/// `Uuid` displays it, lowercase and hyphenated).
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Frame(&'a str),
+    Uuid(u128),
+}
+
+impl Text<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Text::Frame(s) => s.len(),
+            Text::Uuid(_) => 36,
         }
     }
-    Ok(())
 }
 
 /// One column as read: its tags and data, and what it saw before.
 struct ColumnReader<'a> {
-    /// String bytes back-references may still copy (shared by every column).
-    budget: &'a std::cell::Cell<usize>,
     tags: Varints<'a>,
     data: Varints<'a>,
     prev_int: i64,
     prev_uuid: u128,
-    /// Every string row so far, as written between quotes.
-    strings: Vec<std::rc::Rc<[u8]>>,
+    /// Every string row so far.
+    strings: Vec<Text<'a>>,
 }
 
 impl<'a> ColumnReader<'a> {
-    fn new(tags: &'a [u8], data: &'a [u8], budget: &'a std::cell::Cell<usize>) -> ColumnReader<'a> {
+    fn new(tags: &'a [u8], data: &'a [u8]) -> ColumnReader<'a> {
         ColumnReader {
-            budget,
             tags: Varints(tags),
             data: Varints(data),
             prev_int: 0,
@@ -289,17 +341,20 @@ impl<'a> ColumnReader<'a> {
         self.tags.0.is_empty() && self.data.0.is_empty()
     }
 
-    /// Writes the column's next row as JSON.
-    fn next(&mut self, out: &mut Vec<u8>) -> Result<(), FrameError> {
-        use std::io::Write as _;
+    fn next_is_null(&self) -> bool {
+        self.tags.0.first() == Some(&T_NULL)
+    }
+
+    /// The column's next row; a back-reference spends its length from `budget`.
+    fn row(&mut self, budget: &std::cell::Cell<usize>) -> Result<Row<'a>, FrameError> {
         let tag = self
             .tags
             .take(1)
             .map_err(|_| bad("a column holds fewer rows than its entries"))?[0];
-        match tag {
-            T_NULL => out.extend_from_slice(b"null"),
-            T_FALSE => out.extend_from_slice(b"false"),
-            T_TRUE => out.extend_from_slice(b"true"),
+        Ok(match tag {
+            T_NULL => Row::Null,
+            T_FALSE => Row::Bool(false),
+            T_TRUE => Row::Bool(true),
             T_INT_SAME | T_INT_DELTA | T_INT => {
                 let i = match tag {
                     T_INT_SAME => self.prev_int,
@@ -307,26 +362,22 @@ impl<'a> ColumnReader<'a> {
                     _ => unzigzag(self.data.varint()?),
                 };
                 self.prev_int = i;
-                let _ = write!(out, "{i}");
+                Row::Int(i)
             }
-            T_U64 => {
-                let u = self.data.varint()?;
-                let _ = write!(out, "{u}");
-            }
+            T_U64 => Row::U64(self.data.varint()?),
             T_NUMBER_TEXT => {
                 let len = self.data.count(self.data.0.len(), "a number's length")?;
                 let text = self.data.take(len)?;
-                let number = |b: &u8| b.is_ascii_digit() || b"+-.eE".contains(b);
-                if text.is_empty() || !text.iter().all(number) {
+                if text.is_empty() || !text.iter().copied().all(is_number_byte) {
                     return Err(bad("a number is not a number"));
                 }
-                out.extend_from_slice(text);
+                Row::Number(text)
             }
             T_STR => {
                 let len = self.data.count(self.data.0.len(), "a string's length")?;
-                let s = json_text(self.data.take(len)?)?;
-                quoted(s, out);
-                self.strings.push(s.into());
+                let s = Text::Frame(json_text(self.data.take(len)?)?);
+                self.strings.push(s);
+                Row::Text(s)
             }
             T_STR_BACK => {
                 let back = self
@@ -335,41 +386,26 @@ impl<'a> ColumnReader<'a> {
                 if self.strings.is_empty() {
                     return Err(bad("a reference to no string"));
                 }
-                let s = self.strings[self.strings.len() - 1 - back].clone();
-                self.spend(s.len())?;
-                quoted(&s, out);
+                let s = self.strings[self.strings.len() - 1 - back];
+                let left = budget
+                    .get()
+                    .checked_sub(s.len())
+                    .ok_or_else(|| bad("the entries' strings are too large"))?;
+                budget.set(left);
                 self.strings.push(s);
+                Row::Text(s)
             }
             T_UUID => {
                 let b = self.data.take(16)?;
                 let x = u128::from_be_bytes(b.try_into().map_err(|_| bad("an id is cut"))?);
                 let u = x ^ self.prev_uuid;
                 self.prev_uuid = u;
-                let mut buf = Uuid::encode_buffer();
-                let s = Uuid::from_u128(u).hyphenated().encode_lower(&mut buf);
-                quoted(s.as_bytes(), out);
-                self.strings.push(s.as_bytes().into());
+                self.strings.push(Text::Uuid(u));
+                Row::Text(Text::Uuid(u))
             }
             _ => return Err(bad("unknown column tag")),
-        }
-        Ok(())
+        })
     }
-
-    fn spend(&self, n: usize) -> Result<(), FrameError> {
-        let left = self
-            .budget
-            .get()
-            .checked_sub(n)
-            .ok_or_else(|| bad("the entries' strings are too large"))?;
-        self.budget.set(left);
-        Ok(())
-    }
-}
-
-fn quoted(s: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    out.extend_from_slice(s);
-    out.push(b'"');
 }
 
 fn is_number_byte(b: u8) -> bool {
