@@ -8,11 +8,11 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use trestle_core::ledger::OutboxEnvelope;
 use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, RequestHead};
 use trestle_protocol::OutboxAck;
 use uuid::Uuid;
 
+use super::sync::Prepared;
 use super::Ctx;
 use crate::error::{HubError, Result};
 
@@ -21,9 +21,9 @@ use crate::error::{HubError, Result};
 const DECODE_WAIT: Duration = Duration::from_secs(30);
 
 /// What the decoding side of an exchange hands the writer, in order: entries as they are
-/// decoded, then how the decode ended.
+/// decoded (and prepared for storing), then how the decode ended.
 pub enum Decoded {
-    Entries(Vec<OutboxEnvelope>),
+    Entries(Vec<Prepared>),
     /// The frame is damaged (the job fails with this, undoing what it stored).
     Failed(HubError),
     /// Every entry was handed over.
@@ -45,7 +45,7 @@ impl Ctx<'_> {
         loop {
             match decoded.recv_timeout(DECODE_WAIT) {
                 Ok(Decoded::Entries(entries)) => {
-                    ids.extend(entries.iter().map(|e| e.event_id.0));
+                    ids.extend(entries.iter().map(Prepared::event_id));
                     self.store_entries(device, entries, &mut ack)?;
                 }
                 Ok(Decoded::Failed(e)) => return Err(e),

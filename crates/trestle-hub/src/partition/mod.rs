@@ -41,6 +41,7 @@ pub use exchange::Decoded;
 pub use reservations::ReservationFilter;
 pub use staff::StaffChange;
 pub use sync::NewConflict;
+pub use sync::Prepared;
 pub use webhooks::DueDelivery;
 
 /// The most jobs one transaction takes.

@@ -23,8 +23,32 @@ use crate::error::{HubError, Result};
 #[derive(serde::Serialize)]
 struct Recorded<'a> {
     event_id: Uuid,
-    record: &'a RawValue,
+    record: &'a trestle_core::ledger::LedgerEvent,
     till_id: Uuid,
+}
+
+/// An outbox entry ready for the writer: the envelope and its log event's data, serialised
+/// before the writer takes it (the bulk exchange's decoder thread does it beside the writer,
+/// decision 198; a duplicate's serialisation is then wasted, off the writer).
+pub struct Prepared {
+    entry: OutboxEnvelope,
+    data: Box<RawValue>,
+}
+
+impl Prepared {
+    /// `entry` as device `device` sent it.
+    pub fn new(device: Uuid, entry: OutboxEnvelope) -> Result<Prepared> {
+        let data = serde_json::value::to_raw_value(&Recorded {
+            event_id: entry.event_id.0,
+            record: &entry.event,
+            till_id: device,
+        })?;
+        Ok(Prepared { entry, data })
+    }
+
+    pub fn event_id(&self) -> Uuid {
+        self.entry.event_id.0
+    }
 }
 
 /// A conflict to record: what kind, about what, the facts and the resolutions offered.
@@ -77,6 +101,10 @@ impl Ctx<'_> {
         device: Uuid,
         entries: Vec<OutboxEnvelope>,
     ) -> Result<OutboxAck> {
+        let entries = entries
+            .into_iter()
+            .map(|e| Prepared::new(device, e))
+            .collect::<Result<Vec<_>>>()?;
         let mut ack = OutboxAck::default();
         self.store_entries(device, entries, &mut ack)?;
         self.mark_synced(device, None)?;
@@ -89,10 +117,10 @@ impl Ctx<'_> {
     pub(super) fn store_entries(
         &mut self,
         device: Uuid,
-        entries: Vec<OutboxEnvelope>,
+        entries: Vec<Prepared>,
         ack: &mut OutboxAck,
     ) -> Result<()> {
-        for e in &entries {
+        for Prepared { entry: e, .. } in &entries {
             if e.v != LEDGER_WIRE_VERSION {
                 return Err(HubError::invalid(
                     "sync.unsupported_version",
@@ -108,7 +136,7 @@ impl Ctx<'_> {
         }
         let now = now_ms();
         let device_text = device.to_string();
-        for e in entries {
+        for Prepared { entry: e, data } in entries {
             // The record is stored once, in the log's event (migration 0005); this row is the
             // entry's idempotency key, naming that event by the seq it is about to get.
             let seq = self.st.next_event_seq;
@@ -135,13 +163,6 @@ impl Ctx<'_> {
                 "sale_refunded" => "sale.refunded",
                 _ => "sale.voided",
             };
-            // The log's text around the record: it is serialised once.
-            let body = serde_json::value::to_raw_value(&e.event)?;
-            let data = serde_json::value::to_raw_value(&Recorded {
-                event_id: e.event_id.0,
-                record: &body,
-                till_id: device,
-            })?;
             let published = store::publish_raw(self.tx, self.st, self.published, topic, data)?;
             if published != seq {
                 return Err(HubError::internal(

@@ -17,7 +17,7 @@ use trestle_protocol::{
 
 use crate::error::{HubError, Result};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::partition::Decoded;
+use crate::partition::{Decoded, Prepared};
 
 /// Stores outbox entries once per `event_id`; resending a batch is always safe.
 #[utoipa::path(post, path = "/v1/sync/outbox", tag = "sync", request_body = OutboxBatch,
@@ -119,12 +119,25 @@ pub async fn exchange(
     std::thread::Builder::new()
         .name("exchange-decode".into())
         .spawn(move || {
+            // Each entry's log event is serialised here too, beside the writer (decision 198).
+            let mut failed = None;
             let ended = entries.decode_chunked(DECODE_CHUNK, |chunk| {
-                to_writer.send(Decoded::Entries(chunk)).is_ok()
+                let prepared = chunk
+                    .into_iter()
+                    .map(|e| Prepared::new(device, e))
+                    .collect();
+                match prepared {
+                    Ok(prepared) => to_writer.send(Decoded::Entries(prepared)).is_ok(),
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
             });
-            let _ = to_writer.send(match ended {
-                Ok(()) => Decoded::Done,
-                Err(e) => Decoded::Failed(frame_error(e)),
+            let _ = to_writer.send(match (ended, failed) {
+                (_, Some(e)) => Decoded::Failed(e),
+                (Ok(()), None) => Decoded::Done,
+                (Err(e), None) => Decoded::Failed(frame_error(e)),
             });
         })
         .map_err(|_| HubError::Unavailable)?;
