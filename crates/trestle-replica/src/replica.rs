@@ -118,6 +118,8 @@ pub struct ShopReplica {
     pub(crate) sheets: crate::sheets::Sheets,
     /// The last walk of the stock map and the heads it was read at (`walk::Walked`).
     pub(crate) walked: crate::walk::Walked,
+    /// Bundles of large changes already sent once (`bulk::Bundled`).
+    pub(crate) bundled: crate::bulk::Bundled,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -210,6 +212,7 @@ impl ShopReplica {
             fold_base: None,
             sheets: Default::default(),
             walked: None,
+            bundled: Default::default(),
         };
         replica.refresh_sheets()?;
         Ok(replica)
