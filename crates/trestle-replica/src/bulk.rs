@@ -117,12 +117,9 @@ mod tests {
 
     use crate::{Holder, ShopId, ShopReplica, VariantFields};
 
-    #[test]
-    fn a_bundle_of_many_sales_merges_to_the_same_heads_and_is_smaller_than_the_changes() {
-        let mut hub = ShopReplica::create(ShopId(Uuid::from_u128(9)), Holder::Hub).unwrap();
-        let till_holder = Holder::Till(TillId(Uuid::from_u128(1)));
-        let v = VariantId(Uuid::from_u128(5));
-        let fields = VariantFields {
+    /// A tracked `continue` variant at 5.00.
+    fn print() -> VariantFields {
+        VariantFields {
             title: "Print".into(),
             sku: None,
             barcode: None,
@@ -130,7 +127,15 @@ mod tests {
             tax_ppm: 0,
             policy: Policy::Continue,
             track_inventory: true,
-        };
+        }
+    }
+
+    #[test]
+    fn a_bundle_of_many_sales_merges_to_the_same_heads_and_is_smaller_than_the_changes() {
+        let mut hub = ShopReplica::create(ShopId(Uuid::from_u128(9)), Holder::Hub).unwrap();
+        let till_holder = Holder::Till(TillId(Uuid::from_u128(1)));
+        let v = VariantId(Uuid::from_u128(5));
+        let fields = print();
         hub.add_variant(v, &fields).unwrap();
         hub.ensure_holder(v, till_holder).unwrap();
         let mut till = ShopReplica::load(till_holder, &hub.save(), &[]).unwrap();
@@ -168,15 +173,7 @@ mod tests {
         let holders: Vec<Holder> = (1..=3)
             .map(|i| Holder::Till(TillId(Uuid::from_u128(i))))
             .collect();
-        let fields = VariantFields {
-            title: "Print".into(),
-            sku: None,
-            barcode: None,
-            price_minor: 500,
-            tax_ppm: 0,
-            policy: Policy::Continue,
-            track_inventory: true,
-        };
+        let fields = print();
         let variants: Vec<VariantId> = (0..40u128)
             .map(|i| VariantId(Uuid::from_u128(100 + i)))
             .collect();
