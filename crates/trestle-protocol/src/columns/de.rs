@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 use uuid::Uuid;
 
@@ -100,7 +101,8 @@ pub(super) fn plain(s: &str) -> bool {
     !s.bytes().any(|b| b == b'\\' || b < 0x20)
 }
 
-fn unescape(s: &str) -> Result<String, DeError> {
+/// The text between a string's quotes unescaped, as serde_json reads it (refusing what it refuses).
+pub(super) fn unescape(s: &str) -> Result<String, DeError> {
     let mut quoted = String::with_capacity(s.len() + 2);
     quoted.push('"');
     quoted.push_str(s);
@@ -227,11 +229,11 @@ impl<'de> de::MapAccess<'de> for Fields<'_, '_, '_, 'de> {
         if self.value.is_some() {
             return Err(DeError::Refused("a key was read without its value".into()));
         }
-        let Some((key, shape)) = self.fields.next() else {
+        let Some((name, shape)) = self.fields.next() else {
             return Ok(None);
         };
         self.value = Some(shape);
-        seed.deserialize(Key(key)).map(Some)
+        key(seed, name).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
@@ -278,23 +280,12 @@ impl<'de> de::SeqAccess<'de> for Items<'_, '_, '_, 'de> {
     }
 }
 
-/// An object's key (unescaped when the shape was read).
-struct Key<'s, 'de>(&'s Cow<'de, str>);
-
-impl<'de> de::Deserializer<'de> for Key<'_, 'de> {
-    type Error = DeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.0 {
-            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Cow::Owned(s) => visitor.visit_str(s),
-        }
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
-        ignored_any
+/// An object's key (unescaped when the shape was read) handed to `seed`: borrowed from the
+/// frame when it holds no escape.
+fn key<'de, K: DeserializeSeed<'de>>(seed: K, key: &Cow<'de, str>) -> Result<K::Value, DeError> {
+    match key {
+        Cow::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::new(s)),
+        Cow::Owned(s) => seed.deserialize(s.as_str().into_deserializer()),
     }
 }
 
@@ -313,7 +304,7 @@ impl<'c, 'r, 's, 'de> de::EnumAccess<'de> for Variant<'c, 'r, 's, 'de> {
         self,
         seed: V,
     ) -> Result<(V::Value, Self::Variant), DeError> {
-        let name = seed.deserialize(Key(self.key))?;
+        let name = key(seed, self.key)?;
         Ok((
             name,
             De {

@@ -242,14 +242,12 @@ fn parse_shape<'a>(
                     S_FIELD => {
                         let kl = p.count(p.0.len(), "a key's length")?;
                         let key = json_text(p.take(kl)?)?;
-                        let key = if !de::plain(key) {
-                            let quoted = format!("\"{key}\"");
-                            Cow::Owned(
-                                serde_json::from_str(&quoted)
-                                    .map_err(|_| bad("a key is not a JSON string"))?,
-                            )
-                        } else {
+                        let key = if de::plain(key) {
                             Cow::Borrowed(key)
+                        } else {
+                            Cow::Owned(
+                                de::unescape(key).map_err(|_| bad("a key is not a JSON string"))?,
+                            )
                         };
                         fields.push((key, parse_shape(p, depth + 1, c)?));
                     }
