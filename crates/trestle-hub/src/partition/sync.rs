@@ -36,8 +36,21 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// `entry` as device `device` sent it.
+    /// `entry` as device `device` sent it, refused unless it is that device's own and of a
+    /// version this hub reads (one refused entry refuses the whole request).
     pub fn new(device: Uuid, entry: OutboxEnvelope) -> Result<Prepared> {
+        if entry.v != LEDGER_WIRE_VERSION {
+            return Err(HubError::invalid(
+                "sync.unsupported_version",
+                format!("outbox entries of version {} are not understood (this hub reads {LEDGER_WIRE_VERSION}); update the hub", entry.v),
+            ));
+        }
+        if entry.till_id != TillId(device) {
+            return Err(HubError::invalid(
+                "sync.wrong_till",
+                "the batch holds entries of another till; each till sends only its own",
+            ));
+        }
         let data = serde_json::value::to_raw_value(&Recorded {
             event_id: entry.event_id.0,
             record: &entry.event,
@@ -111,29 +124,15 @@ impl Ctx<'_> {
         Ok(ack)
     }
 
-    /// Checks `entries` are this device's, of a version this hub reads, then stores each once
-    /// (with its `sale.*` event), adding its id to `ack` as accepted or a duplicate. An error
-    /// leaves rows written for the job's savepoint to undo.
+    /// Stores each of `entries` (checked by [`Prepared::new`]) once, with its `sale.*` event,
+    /// adding its id to `ack` as accepted or a duplicate. An error leaves rows written for the
+    /// job's savepoint to undo.
     pub(super) fn store_entries(
         &mut self,
         device: Uuid,
         entries: Vec<Prepared>,
         ack: &mut OutboxAck,
     ) -> Result<()> {
-        for Prepared { entry: e, .. } in &entries {
-            if e.v != LEDGER_WIRE_VERSION {
-                return Err(HubError::invalid(
-                    "sync.unsupported_version",
-                    format!("outbox entries of version {} are not understood (this hub reads {LEDGER_WIRE_VERSION}); update the hub", e.v),
-                ));
-            }
-            if e.till_id != TillId(device) {
-                return Err(HubError::invalid(
-                    "sync.wrong_till",
-                    "the batch holds entries of another till; each till sends only its own",
-                ));
-            }
-        }
         let now = now_ms();
         let device_text = device.to_string();
         for Prepared { entry: e, data } in entries {

@@ -424,7 +424,7 @@ async fn the_exchange_answers_each_frame_version_in_its_own_and_acknowledges_by_
 }
 
 #[tokio::test]
-async fn an_exchange_damaged_past_its_first_chunks_is_refused_and_stores_none_of_them() {
+async fn an_exchange_damaged_or_foreign_past_its_first_chunks_is_refused_and_stores_none_of_them() {
     use trestle_protocol::exchange::{Acknowledgement, ExchangeRequest};
     let hub = Hub::start().await;
     let (till, device) = hub.pair("Stall 1").await;
@@ -445,6 +445,14 @@ async fn an_exchange_damaged_past_its_first_chunks_is_refused_and_stores_none_of
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("sync.bad_exchange"), "{body}");
     assert!(body.contains("unreadable"), "{body}");
+    // Entry 550 of another till: refused where the entries are checked, on the decoder's side,
+    // long after the first chunks went to the writer.
+    let (other, _) = hub.pair("Stall 2").await;
+    let mut foreign = texts.clone();
+    foreign[550] = sale_envelope(&other, Uuid::from_u128(10_550)).to_string();
+    let (status, _, body) = post_exchange(&hub, &device, frame(&foreign)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("sync.wrong_till"), "{body}");
     // The same entries undamaged: every one is new to the hub.
     let (status, answer, body) = post_exchange(&hub, &device, frame(&texts)).await;
     assert_eq!(status, 200, "{body}");
