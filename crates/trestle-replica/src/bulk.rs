@@ -26,48 +26,46 @@ impl ShopReplica {
 
     /// The changes this replica has that `heads` do not cover, as bundles that `merge_bytes`
     /// reads one after another (empty when there are none): each folded or large change in one
-    /// of its own, kept for the next peer that asks, the others together. Heads this replica does not know
-    /// are left out, so the answer covers at least what the peer lacks.
+    /// of its own, kept for the next peer that asks, the others together. Heads this replica
+    /// does not know are left out, so the answer covers at least what the peer lacks.
     pub fn bundle_after(&mut self, heads: &[[u8; 32]]) -> Vec<u8> {
         let known: Vec<ChangeHash> = heads
             .iter()
             .map(|h| ChangeHash(*h))
             .filter(|h| self.doc.get_change_by_hash(h).is_some())
             .collect();
-        let (large, small): (Vec<_>, Vec<_>) = self
-            .doc
-            .get_changes_meta(&known)
-            .iter()
-            .map(|m| {
-                let folded = matches!(
-                    m.message.as_deref().and_then(Cause::kind_of),
-                    Some(CauseKind::Sales | CauseKind::Fold)
-                );
-                let ops = m.max_op.saturating_sub(m.start_op) + 1;
-                (m.hash, folded || ops >= LARGE_CHANGE_OPS)
-            })
-            .partition(|(_, alone)| *alone);
-        let mut out = Vec::new();
-        for (hash, _) in large {
-            match self.bundled.get(&hash) {
-                Some(bytes) => out.extend_from_slice(bytes),
-                None => match self.doc.bundle([hash]) {
-                    Ok(b) => {
-                        out.extend_from_slice(b.bytes());
-                        self.bundled.keep(hash, b.bytes().to_vec());
-                    }
-                    // The bundle API is experimental in Automerge 0.12: a plain change chunk
-                    // says the same.
-                    Err(_) => match self.doc.get_change_by_hash(&hash) {
-                        Some(c) => out.extend_from_slice(c.raw_bytes()),
-                        None => return self.doc.save_after(&known),
-                    },
-                },
+        let mut alone = Vec::new();
+        let mut together = Vec::new();
+        for m in self.doc.get_changes_meta(&known) {
+            let folded = matches!(
+                m.message.as_deref().and_then(Cause::kind_of),
+                Some(CauseKind::Sales | CauseKind::Fold)
+            );
+            let ops = m.max_op.saturating_sub(m.start_op) + 1;
+            if folded || ops >= LARGE_CHANGE_OPS {
+                alone.push(m.hash);
+            } else {
+                together.push(m.hash);
             }
         }
-        let small: Vec<ChangeHash> = small.into_iter().map(|(h, _)| h).collect();
-        if !small.is_empty() {
-            match self.doc.bundle(small) {
+        let mut out = Vec::new();
+        for hash in alone {
+            if let Some(bytes) = self.bundled.get(&hash) {
+                out.extend_from_slice(bytes);
+                continue;
+            }
+            match self.doc.bundle([hash]) {
+                Ok(b) => {
+                    out.extend_from_slice(b.bytes());
+                    self.bundled.keep(hash, b.bytes().to_vec());
+                }
+                // The bundle API is experimental in Automerge 0.12: plain change chunks of
+                // everything say the same.
+                Err(_) => return self.doc.save_after(&known),
+            }
+        }
+        if !together.is_empty() {
+            match self.doc.bundle(together) {
                 Ok(b) => out.extend_from_slice(b.bytes()),
                 Err(_) => return self.doc.save_after(&known),
             }
