@@ -195,6 +195,32 @@ fn changes_received_after_the_last_send_stay_and_the_own_ones_around_them_fold()
 }
 
 #[test]
+fn own_changes_another_replica_built_on_are_not_folded() {
+    let (mut hub, mut t) = shop();
+    let sent = t.heads();
+    t.sell(SaleId(uid()), &[(MUG, q(1))]).unwrap();
+    t.sell(SaleId(uid()), &[(MUG, q(1))]).unwrap();
+    // The two sales reached the hub without being recorded as sent (say, through a path that
+    // does not seal), and the hub built on them; the till receives that change.
+    hub.merge_bytes(&t.bytes_after(&sent)).unwrap();
+    let hub_before = hub.heads();
+    hub.count(CountId(uid()), PRINT, 1, "found").unwrap();
+    t.merge_bytes(&hub.bytes_after(&hub_before)).unwrap();
+    let before = picture(&t);
+    assert_eq!(
+        t.fold_unsent(&sent).unwrap(),
+        Fold::Kept("a change received depends on an unsent one")
+    );
+    assert_eq!(picture(&t), before);
+    // The kept base (taken after a send) holds none of them: the same answer from it.
+    t.keep_fold_base();
+    assert_eq!(
+        t.fold_unsent(&sent).unwrap(),
+        Fold::Kept("a change received depends on an unsent one")
+    );
+}
+
+#[test]
 fn nothing_is_folded_that_may_have_left_or_that_is_not_this_tills() {
     let (mut hub, mut t) = shop();
     let sent = t.heads();
