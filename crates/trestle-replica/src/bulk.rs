@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use automerge::ChangeHash;
+use automerge::{AutoCommit, ChangeHash, ReadDoc};
 
 use crate::ids::{Cause, CauseKind};
 use crate::replica::ShopReplica;
@@ -18,10 +18,9 @@ impl ShopReplica {
     }
 
     /// True when this replica holds every change named.
-    pub fn knows(&mut self, heads: &[[u8; 32]]) -> bool {
-        heads
-            .iter()
-            .all(|h| self.doc.get_change_by_hash(&ChangeHash(*h)).is_some())
+    pub fn knows(&self, heads: &[[u8; 32]]) -> bool {
+        let heads: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash(*h)).collect();
+        holds_all(&self.doc, &heads)
     }
 
     /// The changes this replica has that `heads` do not cover, as bundles that `merge_bytes`
@@ -32,7 +31,7 @@ impl ShopReplica {
         let known: Vec<ChangeHash> = heads
             .iter()
             .map(|h| ChangeHash(*h))
-            .filter(|h| self.doc.get_change_by_hash(h).is_some())
+            .filter(|h| holds_all(&self.doc, std::slice::from_ref(h)))
             .collect();
         let mut alone = Vec::new();
         let mut together = Vec::new();
@@ -72,6 +71,15 @@ impl ShopReplica {
         }
         out
     }
+}
+
+/// True when every one of `hashes` is applied in `doc`, by hash lookup (`get_missing_deps`; a
+/// change held but queued for a missing dependency names that dependency, so it counts as
+/// absent). Not `get_change_by_hash`, which builds the whole change again (a folded day's
+/// thousands of operations, to say it is there), nor `get_change_meta_by_hash`, which reads
+/// the history's metadata column by column for each hash (decision 200).
+pub(crate) fn holds_all(doc: &AutoCommit, hashes: &[ChangeHash]) -> bool {
+    ReadDoc::get_missing_deps(doc, hashes).is_empty()
 }
 
 /// A change of at least this many operations is bundled on its own and kept, as a folded one is

@@ -253,10 +253,7 @@ impl ShopReplica {
         }
         let carried = next.carried_through()?;
         let pending = || Error::CarryPending { epoch: self.epoch };
-        if carried
-            .iter()
-            .any(|h| self.doc.get_change_meta_by_hash(h).is_none())
-        {
+        if !crate::bulk::holds_all(&self.doc, &carried) {
             return Err(pending());
         }
         let me = self.holder.actor();

@@ -20,6 +20,7 @@ use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, ObjId as ExId, ReadDoc, ScalarValue, Value,
 };
 
+use crate::bulk::holds_all;
 use crate::error::Result;
 use crate::ids::{Cause, CauseKind};
 use crate::replica::{Role, ShopReplica};
@@ -269,19 +270,13 @@ fn same(before: &AutoCommit, after: &AutoCommit, slot: &Slot, obj: &ExId) -> Res
 /// the heads only: Automerge's change metadata is read column by column, a walk of the whole
 /// history for each hash asked (measured: most of this check's time before).
 fn holds_exactly(doc: &mut AutoCommit, base: &[ChangeHash]) -> bool {
-    all_applied(doc, base) && doc.get_heads().iter().all(|h| base.contains(h))
+    holds_all(doc, base) && doc.get_heads().iter().all(|h| base.contains(h))
 }
 
-/// True when every one of `hashes` is applied in `doc`. (`get_missing_deps` names the hashes
-/// the document lacks, by lookup; a change it holds but has not applied — queued for a missing
-/// dependency — names that dependency instead, so it counts as absent here too.)
-fn all_applied(doc: &mut AutoCommit, hashes: &[ChangeHash]) -> bool {
-    doc.get_missing_deps(hashes).is_empty()
-}
-
-/// True when none of `hashes` (distinct) is in `doc`: each is named missing.
-fn none_present(doc: &mut AutoCommit, hashes: &[ChangeHash]) -> bool {
-    doc.get_missing_deps(hashes).len() == hashes.len()
+/// True when none of `hashes` (distinct) is in `doc`: each is named missing (as in
+/// [`holds_all`]).
+fn none_present(doc: &AutoCommit, hashes: &[ChangeHash]) -> bool {
+    ReadDoc::get_missing_deps(doc, hashes).len() == hashes.len()
 }
 
 impl ShopReplica {
@@ -312,7 +307,7 @@ impl ShopReplica {
                 "this stock period's document has no sales sheets",
             ));
         };
-        if !all_applied(&mut self.doc, sent) {
+        if !holds_all(&self.doc, sent) {
             return Ok(Fold::Kept("the heads last sent are not in this document"));
         }
         let me = self.holder.actor();
@@ -344,7 +339,7 @@ impl ShopReplica {
             Some((kept, walk)) => (kept.with_actor(me.clone()), walk),
             None => (self.doc.fork_at(&base)?.with_actor(me.clone()), None),
         };
-        if !none_present(&mut fork, &own) {
+        if !none_present(&fork, &own) {
             return Ok(Fold::Kept("a change received depends on an unsent one"));
         }
         let is_sale = |c: &&Change| {
