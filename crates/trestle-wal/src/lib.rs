@@ -3,9 +3,13 @@
 //! after each commit it nudges this thread, which copies the committed pages into the database
 //! file on its own connection (`wal_checkpoint(PASSIVE)`, which never blocks the writer). So a
 //! commit — a till's pass at the hub, a sale at the till — waits for the WAL's fsync alone, not
-//! also for the copy of earlier pages and the file's fsync (decisions 190–191).
+//! also for the copy of earlier pages and the file's fsync (decisions 190–191). It can also keep
+//! the WAL file written ahead to a size ([`Checkpointer::start_reserving`], decision 201), so a
+//! large commit's frames overwrite blocks the file already has instead of growing it.
 
-use std::path::Path;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -52,6 +56,18 @@ impl Checkpointer {
     /// Turns off `writer`'s own checkpoints, opens a second connection to `path` (the writer's
     /// file, in WAL mode) and starts the thread, named `name`.
     pub fn start(writer: &Connection, path: &Path, name: String) -> Result<Checkpointer, WalError> {
+        Checkpointer::start_reserving(writer, path, name, 0)
+    }
+
+    /// [`Checkpointer::start`], and the thread first writes the WAL file ahead with zeros to
+    /// `reserve` bytes when it is shorter ([`reserve_wal`]). SQLite reuses its WAL from the start
+    /// after a checkpoint and never shrinks it while the file is open, so the reserve stays.
+    pub fn start_reserving(
+        writer: &Connection,
+        path: &Path,
+        name: String,
+        reserve: u64,
+    ) -> Result<Checkpointer, WalError> {
         writer.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         let conn = Connection::open_with_flags(
             path,
@@ -62,9 +78,19 @@ impl Checkpointer {
         conn.execute_batch("PRAGMA synchronous=FULL;")?;
         let shared: Shared = Arc::default();
         let theirs = shared.clone();
+        let path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || run(&conn, &theirs))?;
+            .spawn(move || {
+                if reserve > 0 {
+                    match reserve_wal(&conn, &wal_path(&path), reserve) {
+                        Ok(written) => tracing::debug!(written, reserve, "WAL written ahead"),
+                        // Only slower: the WAL grows as its frames come, as without a reserve.
+                        Err(e) => tracing::warn!(error = %e, "WAL not written ahead"),
+                    }
+                }
+                run(&conn, &theirs)
+            })?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),
@@ -97,6 +123,61 @@ impl Drop for Checkpointer {
 /// commit would double a sale's fsyncs on the stall's disk (measured: the median sale +20%),
 /// while the WAL holds at most this long's commits between them.
 pub const GAP: Duration = Duration::from_millis(500);
+
+/// The WAL file of the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// What [`reserve_wal`] could not do.
+#[derive(Debug, thiserror::Error)]
+enum ReserveError {
+    #[error("the WAL's write lock was not taken: {0}")]
+    Lock(#[from] rusqlite::Error),
+    #[error("the WAL file could not be written ahead: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Appends zeros to the WAL file at `wal` until it is `reserve` bytes long; returns how many it
+/// wrote. A fresh WAL grows with every frame a commit writes, and each write past the end of the
+/// file costs the file system a new block, zeroed first, and the commit's fsync the file's new
+/// size (measured: a third of a shop writer's time in a market day's first passes, decision
+/// 201). Zeros past SQLite's last frame are never read as frames: recovery stops at the first
+/// frame whose salt does not match the header's.
+///
+/// The append happens under the WAL's write lock (`BEGIN IMMEDIATE` on this connection), so no
+/// frame is written at the end meanwhile; the writer waits for it (its busy timeout), once. The
+/// zeros reach the disk after the lock is let go: nothing reads them, and a frame the writer puts
+/// over them is synced by its own commit.
+fn reserve_wal(conn: &Connection, wal: &Path, reserve: u64) -> Result<u64, ReserveError> {
+    const CHUNK: usize = 1 << 20;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let appended = (|| -> Result<(std::fs::File, u64), std::io::Error> {
+        let mut file = OpenOptions::new().append(true).open(wal)?;
+        let len = file.metadata()?.len();
+        let mut left = reserve.saturating_sub(len);
+        let zeros = vec![0u8; CHUNK];
+        while left > 0 {
+            let n = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
+            file.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        Ok((file, reserve.saturating_sub(len)))
+    })();
+    let unlocked = conn.execute_batch("COMMIT");
+    if unlocked.is_err() {
+        // Never left holding the lock: the writer would wait on it for good.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    unlocked?;
+    let (file, written) = appended?;
+    if written > 0 {
+        file.sync_data()?;
+    }
+    Ok(written)
+}
 
 fn run(conn: &Connection, shared: &Shared) {
     let (lock, wake) = &**shared;
@@ -174,5 +255,54 @@ mod tests {
         writer.execute("INSERT INTO t VALUES (-1)", []).unwrap();
         drop(ckpt);
         assert_eq!(rows_in_file(&path), 2_001);
+    }
+
+    #[test]
+    fn a_reserved_wal_is_written_ahead_and_its_frames_are_read_back_over_the_zeros() {
+        const RESERVE: u64 = 4 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite");
+        let wal = wal_path(&path);
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER, pad BLOB);")
+            .unwrap();
+        // Frames before the reserve: appending zeros must leave them as they are.
+        for i in 0..100 {
+            writer
+                .execute("INSERT INTO t VALUES (?1, zeroblob(100))", [i])
+                .unwrap();
+        }
+        let before = std::fs::metadata(&wal).unwrap().len();
+        assert!(before > 0 && before < RESERVE);
+        let ckpt =
+            Checkpointer::start_reserving(&writer, &path, "ckpt-test".into(), RESERVE).unwrap();
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while std::fs::metadata(&wal).unwrap().len() < RESERVE {
+            assert!(std::time::Instant::now() < until, "never written ahead");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // About 1 MB of frames in one commit, never nudged: they go into the reserved bytes.
+        let tx = writer.unchecked_transaction().unwrap();
+        for i in 100..400 {
+            tx.execute("INSERT INTO t VALUES (?1, zeroblob(3000))", [i])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), RESERVE);
+        assert_eq!(rows_in_file(&path), 0, "nothing checkpointed yet");
+        // The files as a crash would leave them: recovery reads the frames and stops at the zeros.
+        let copy = dir.path().join("copy.sqlite");
+        std::fs::copy(&path, &copy).unwrap();
+        std::fs::copy(&wal, wal_path(&copy)).unwrap();
+        let reopened = Connection::open(&copy).unwrap();
+        let (n, sum): (i64, i64) = reopened
+            .query_row("SELECT COUNT(*), SUM(x) FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, sum), (400, 399 * 400 / 2));
+        drop(ckpt);
+        assert_eq!(rows_in_file(&path), 400);
     }
 }

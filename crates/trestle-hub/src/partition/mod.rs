@@ -50,6 +50,11 @@ pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 16_384;
 /// Live-stream messages buffered per subscriber; a subscriber further behind is dropped.
 pub const STREAM_BUFFER: usize = 1024;
+/// The bytes each shop's WAL file is written ahead to when its writer starts (decision 201): a
+/// market day's pass writes 6–9 MB of frames in one commit, and two in a row before a checkpoint
+/// resets the WAL reached 24 MB. Disk it costs: this much per shop while the hub runs (SQLite
+/// deletes the WAL when the hub closes the shop's file).
+pub const WAL_RESERVE: u64 = 32 << 20;
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
 /// A job says whether it succeeded (so its savepoint is kept or undone) and how to answer.
@@ -105,9 +110,11 @@ impl Partition {
     /// writer thread.
     pub fn start(shop: Shop, path: PathBuf, metrics: Arc<Metrics>) -> Result<Arc<Partition>> {
         let conn = crate::db::open(&path, crate::db::SHOP_MIGRATIONS)?;
-        // Checkpoints run on their own thread (`trestle-wal`), never inside a commit.
+        // Checkpoints run on their own thread (`trestle-wal`), never inside a commit; it first
+        // writes the WAL ahead to `WAL_RESERVE`.
         let tag = shop.id.to_string()[..8].to_string();
-        let checkpoints = Checkpointer::start(&conn, &path, format!("ckpt-{tag}"))
+        let checkpoints =
+            Checkpointer::start_reserving(&conn, &path, format!("ckpt-{tag}"), WAL_RESERVE)
             .map_err(|e| HubError::internal(format!("{}: {e}", e.code())))?;
         let state = store::load_state(&conn, shop.clone())?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);
