@@ -79,18 +79,16 @@ impl Checkpointer {
         let shared: Shared = Arc::default();
         let theirs = shared.clone();
         let path = path.to_path_buf();
-        let thread = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || {
-                if reserve > 0 {
-                    match reserve_wal(&conn, &wal_path(&path), reserve) {
-                        Ok(written) => tracing::debug!(written, reserve, "WAL written ahead"),
-                        // Only slower: the WAL grows as its frames come, as without a reserve.
-                        Err(e) => tracing::warn!(error = %e, "WAL not written ahead"),
-                    }
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
+            if reserve > 0 {
+                match reserve_wal(&conn, &wal_path(&path), reserve) {
+                    Ok(written) => tracing::debug!(written, reserve, "WAL written ahead"),
+                    // Only slower: the WAL grows as its frames come, as without a reserve.
+                    Err(e) => tracing::warn!(error = %e, "WAL not written ahead"),
                 }
-                run(&conn, &theirs)
-            })?;
+            }
+            run(&conn, &theirs)
+        })?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),

@@ -115,7 +115,7 @@ impl Partition {
         let tag = shop.id.to_string()[..8].to_string();
         let checkpoints =
             Checkpointer::start_reserving(&conn, &path, format!("ckpt-{tag}"), WAL_RESERVE)
-            .map_err(|e| HubError::internal(format!("{}: {e}", e.code())))?;
+                .map_err(|e| HubError::internal(format!("{}: {e}", e.code())))?;
         let state = store::load_state(&conn, shop.clone())?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);
         let (stream, _) = broadcast::channel(STREAM_BUFFER);
