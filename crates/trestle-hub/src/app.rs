@@ -26,6 +26,9 @@ pub struct Config {
     pub webhook_retry_base_ms: i64,
     /// A webhook endpoint that has not answered in this time counts as failed.
     pub webhook_timeout: Duration,
+    /// Bytes each shop's WAL file is written ahead to when its writer starts (0: none; decision
+    /// 201).
+    pub wal_reserve: u64,
 }
 
 impl Config {
@@ -35,6 +38,7 @@ impl Config {
             listen,
             webhook_retry_base_ms: 2_000,
             webhook_timeout: Duration::from_secs(10),
+            wal_reserve: crate::partition::WAL_RESERVE,
         }
     }
 }
@@ -112,7 +116,12 @@ impl AppState {
             return Ok(p.clone());
         }
         let id = shop.id;
-        let p = Partition::start(shop, self.shop_path(id), self.metrics.clone())?;
+        let p = Partition::start(
+            shop,
+            self.shop_path(id),
+            self.metrics.clone(),
+            self.config.wal_reserve,
+        )?;
         shops.insert(id, p.clone());
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(crate::delivery::run(self.clone(), p.clone()));

@@ -50,7 +50,8 @@ pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 16_384;
 /// Live-stream messages buffered per subscriber; a subscriber further behind is dropped.
 pub const STREAM_BUFFER: usize = 1024;
-/// The bytes each shop's WAL file is written ahead to when its writer starts (decision 201): a
+/// The bytes each shop's WAL file is written ahead to when its writer starts, unless the hub is
+/// told otherwise (`--wal-reserve-mib`; decision 201): a
 /// market day's pass writes 6–9 MB of frames in one commit, and two in a row before a checkpoint
 /// resets the WAL reached 24 MB. Disk it costs: this much per shop while the hub runs (SQLite
 /// deletes the WAL when the hub closes the shop's file).
@@ -107,14 +108,19 @@ pub struct Partition {
 
 impl Partition {
     /// Opens the shop's file (creating it and the shop's replica the first time) and starts its
-    /// writer thread.
-    pub fn start(shop: Shop, path: PathBuf, metrics: Arc<Metrics>) -> Result<Arc<Partition>> {
+    /// writer thread; the file's WAL is written ahead to `wal_reserve` bytes.
+    pub fn start(
+        shop: Shop,
+        path: PathBuf,
+        metrics: Arc<Metrics>,
+        wal_reserve: u64,
+    ) -> Result<Arc<Partition>> {
         let conn = crate::db::open(&path, crate::db::SHOP_MIGRATIONS)?;
         // Checkpoints run on their own thread (`trestle-wal`), never inside a commit; it first
-        // writes the WAL ahead to `WAL_RESERVE`.
+        // writes the WAL ahead to `wal_reserve`.
         let tag = shop.id.to_string()[..8].to_string();
         let checkpoints =
-            Checkpointer::start_reserving(&conn, &path, format!("ckpt-{tag}"), WAL_RESERVE)
+            Checkpointer::start_reserving(&conn, &path, format!("ckpt-{tag}"), wal_reserve)
                 .map_err(|e| HubError::internal(format!("{}: {e}", e.code())))?;
         let state = store::load_state(&conn, shop.clone())?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE);

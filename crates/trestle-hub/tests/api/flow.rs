@@ -136,6 +136,44 @@ async fn an_accepted_order_survives_a_restart() {
     assert_eq!(next.body["number"], 2);
 }
 
+/// The shop's WAL file, `<db>.shops/<shop>.sqlite-wal`, once it is at least `len` bytes long
+/// (panics after 20 s).
+async fn wal_reaches(hub: &Hub, len: u64) {
+    let mut dir = hub.db.clone().into_os_string();
+    dir.push(".shops");
+    let wal = std::path::PathBuf::from(dir).join(format!("{}.sqlite-wal", hub.shop));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if now >= len {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the WAL is {now} bytes, never {len}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_shops_wal_is_written_ahead_at_every_start_and_its_orders_read_back() {
+    let hub = Hub::start().await;
+    wal_reaches(&hub, trestle_hub::partition::WAL_RESERVE).await;
+    hub.import_kalima().await;
+    let tee = hub.variant(TEE).await;
+    let before = hub.available(&tee).await;
+    let o = hub.checkout(&hub.admin, "k1", ship(&tee, 2)).await;
+    assert_eq!(o.status, 201);
+    // The frames went over the zeros, and a restart reads them back and writes ahead again.
+    let hub = hub.restart().await;
+    wal_reaches(&hub, trestle_hub::partition::WAL_RESERVE).await;
+    assert_eq!(hub.available(&tee).await, before - 2);
+    let again = hub.checkout(&hub.admin, "k1", ship(&tee, 2)).await;
+    assert_eq!(again.body["id"], o.body["id"]);
+    assert_eq!(hub.available(&tee).await, before - 2);
+}
+
 #[tokio::test]
 async fn a_shutdown_during_a_burst_loses_no_answered_order() {
     let mut hub = Hub::start().await;

@@ -37,6 +37,11 @@ enum Command {
         /// How long a webhook endpoint may take to answer, in milliseconds.
         #[arg(long, env = "TRESTLE_HUB_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
         webhook_timeout_ms: u64,
+        /// Each shop's WAL file is written ahead to this many MiB when the hub starts, so a
+        /// till's large pass does not grow it block by block (0 turns it off; it costs this much
+        /// disk per shop while the hub runs).
+        #[arg(long, env = "TRESTLE_HUB_WAL_RESERVE_MIB", default_value_t = 32)]
+        wal_reserve_mib: u64,
         /// Log lines as JSON (the default) or as text.
         #[arg(long, env = "TRESTLE_HUB_LOG_FORMAT", default_value = "json")]
         log_format: LogFormat,
@@ -111,10 +116,16 @@ fn main() -> ExitCode {
             listen,
             webhook_retry_ms,
             webhook_timeout_ms,
+            wal_reserve_mib,
             log_format,
         } => {
             init_logs(log_format);
-            serve(db, listen, webhook_retry_ms, webhook_timeout_ms)
+            let serving = Serving {
+                retry_ms: webhook_retry_ms,
+                timeout_ms: webhook_timeout_ms,
+                wal_reserve_mib,
+            };
+            serve(db, listen, serving)
         }
         Command::Shop {
             command:
@@ -175,16 +186,24 @@ fn create_shop(
     Ok((shop.id, token))
 }
 
+/// `serve`'s settings beyond where its files are and where it listens.
+struct Serving {
+    retry_ms: i64,
+    timeout_ms: u64,
+    wal_reserve_mib: u64,
+}
+
 #[allow(clippy::print_stdout)]
-fn serve(db: PathBuf, listen: SocketAddr, retry_ms: i64, timeout_ms: u64) -> Result<(), String> {
+fn serve(db: PathBuf, listen: SocketAddr, serving: Serving) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let mut config = Config::new(db, listen);
-        config.webhook_retry_base_ms = retry_ms.max(1);
-        config.webhook_timeout = std::time::Duration::from_millis(timeout_ms.max(1));
+        config.webhook_retry_base_ms = serving.retry_ms.max(1);
+        config.webhook_timeout = std::time::Duration::from_millis(serving.timeout_ms.max(1));
+        config.wal_reserve = serving.wal_reserve_mib.saturating_mul(1 << 20);
         let app = Application::build(config)
             .await
             .map_err(|e| e.to_string())?;
