@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
+use trestle_hub::{Config, LocalHub};
 
 use crate::procs::{Display, Driver};
 use crate::webdriver::Session;
@@ -27,22 +27,16 @@ pub fn demo_csv() -> PathBuf {
 
 /// The real hub on its own runtime; stopped on drop.
 pub struct Hub {
-    rt: tokio::runtime::Runtime,
+    /// Declared before the files: stopped before they go.
+    _served: LocalHub,
     pub url: String,
     admin: String,
     http: reqwest::blocking::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
 impl Hub {
     pub fn start() -> Hub {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
         let dir = tempfile::tempdir().expect("a temp dir");
         let db = dir.path().join("hub.sqlite");
         let (_, admin) = Directory::open(&db)
@@ -54,28 +48,16 @@ impl Hub {
                 trestle_core::tax::TaxRate::parse_percent("20").expect("20%"),
             )
             .expect("a shop");
-        let app = rt
-            .block_on(Application::build(Config::new(
-                db,
-                "127.0.0.1:0".parse().expect("an address"),
-            )))
-            .expect("the hub starts");
-        let url = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = rt.spawn(async move {
-            let _ = app
-                .run_until(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let served = LocalHub::start(
+            Config::new(db, "127.0.0.1:0".parse().expect("an address")),
+            2,
+        )
+        .expect("the hub starts");
         Hub {
-            rt,
-            url,
+            url: served.url(),
+            _served: served,
             admin,
             http: reqwest::blocking::Client::new(),
-            stop: Some(tx),
-            task: Some(task),
             _dir: dir,
         }
     }
@@ -101,17 +83,6 @@ impl Hub {
         let (s, b) = self.call(method, path, body);
         assert!((200..300).contains(&s), "{method} {path}: {s} {b}");
         b
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = self.rt.block_on(t);
-        }
     }
 }
 

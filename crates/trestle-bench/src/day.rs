@@ -14,7 +14,7 @@ use trestle_core::tax::{TaxMode, TaxRate};
 use trestle_core::tender::Tender;
 use trestle_core::{Currency, Money};
 use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
+use trestle_hub::{Config, LocalHub};
 use trestle_netfault::{Faults, Proxy};
 use trestle_till::sell::{LineRequest, SellRequest};
 use trestle_till::{InitParams, Till};
@@ -24,15 +24,14 @@ pub type Inventory = BTreeMap<String, BTreeMap<String, (i64, i64)>>;
 
 /// The hub, running.
 pub struct Hub {
-    rt: tokio::runtime::Runtime,
+    /// Stops gracefully when dropped.
+    _served: LocalHub,
     pub url: String,
     pub addr: SocketAddr,
     pub admin: String,
     pub shop: String,
     pub db: std::path::PathBuf,
     http: reqwest::blocking::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), trestle_hub::error::HubError>>>,
 }
 
 impl Hub {
@@ -49,41 +48,17 @@ impl Hub {
     }
 
     fn serve(db: std::path::PathBuf, admin: String, shop: String) -> Result<Hub> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("hub")
-            .enable_all()
-            .build()?;
-        let app = rt.block_on(Application::build(Config::new(
-            db.clone(),
-            "127.0.0.1:0".parse()?,
-        )))?;
-        let addr: SocketAddr = format!("127.0.0.1:{}", app.port()).parse()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = rt.spawn(app.run_until(async {
-            let _ = rx.await;
-        }));
+        let served = LocalHub::start(Config::new(db.clone(), "127.0.0.1:0".parse()?), 2)?;
+        let addr: SocketAddr = format!("127.0.0.1:{}", served.port()).parse()?;
         Ok(Hub {
-            rt,
-            url: format!("http://{addr}"),
+            url: served.url(),
+            _served: served,
             addr,
             admin,
             shop,
             db,
             http: reqwest::blocking::Client::new(),
-            stop: Some(tx),
-            task: Some(task),
         })
-    }
-
-    pub fn stop(&mut self) -> Result<()> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            self.rt.block_on(t)??;
-        }
-        Ok(())
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
@@ -215,12 +190,6 @@ impl Hub {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.stop();
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use trestle_core::tax::{TaxMode, TaxRate};
 use trestle_core::Currency;
 use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
+use trestle_hub::{Config, LocalHub};
 
 use crate::stats::{ratio_milli, Summary};
 
@@ -131,27 +131,17 @@ pub fn run(o: &Options) -> Result<Report> {
         let (_, b) = d.create_shop("Steady Shop", gbp, TaxMode::Inclusive, rate)?;
         (a, b)
     };
-    let hub_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(o.hub_threads)
-        .thread_name("hub")
-        .enable_all()
-        .build()?;
     let load_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(o.load_threads)
         .thread_name("load")
         .enable_all()
         .build()?;
-    let app = hub_rt.block_on(Application::build(Config::new(db, "127.0.0.1:0".parse()?)))?;
-    let port = app.port();
-    let state = app.state();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = hub_rt.spawn(app.run_until(async {
-        let _ = stop_rx.await;
-    }));
+    let mut hub = LocalHub::start(Config::new(db, "127.0.0.1:0".parse()?), o.hub_threads)?;
+    let port = hub.port();
+    let state = hub.state().clone();
     let checkouts = move || state.metrics.checkouts();
     let result = load_rt.block_on(drive(o, port, admin_a, admin_b, &checkouts));
-    let _ = stop_tx.send(());
-    hub_rt.block_on(served)??;
+    hub.stop()?;
     let mut report = result?;
     report.dir = tmp.path().display().to_string();
     Ok(report)

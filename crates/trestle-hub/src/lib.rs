@@ -22,9 +22,11 @@ pub mod error;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzz_targets;
+pub mod local;
 pub mod metrics;
 pub mod partition;
 pub mod routes;
 
 pub use app::{AppState, Application, Config};
 pub use error::{HubError, Result};
+pub use local::LocalHub;

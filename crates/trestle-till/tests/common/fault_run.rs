@@ -22,7 +22,7 @@ use trestle_core::catalog::Qty;
 use trestle_core::tender::Tender;
 use trestle_core::{Currency, Money};
 use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
+use trestle_hub::{Config, LocalHub};
 use trestle_netfault::{Faults, Proxy};
 use trestle_till::sell::{LineRequest, SellRequest};
 use trestle_till::{InitParams, Till};
@@ -127,10 +127,6 @@ pub fn run(cfg: &FaultRun) -> Result<FaultReport> {
         "nothing to run"
     );
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let dir = match &cfg.dir {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,
@@ -142,15 +138,8 @@ pub fn run(cfg: &FaultRun) -> Result<FaultReport> {
         trestle_core::tax::TaxMode::Inclusive,
         trestle_core::tax::TaxRate::parse_percent("20")?,
     )?;
-    let app = rt.block_on(Application::build(Config::new(
-        db.clone(),
-        "127.0.0.1:0".parse()?,
-    )))?;
-    let port = app.port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = rt.spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let mut hub = LocalHub::start(Config::new(db.clone(), "127.0.0.1:0".parse()?), 2)?;
+    let port = hub.port();
     let admin = Admin {
         url: format!("http://127.0.0.1:{port}"),
         token: admin_token,
@@ -283,8 +272,7 @@ pub fn run(cfg: &FaultRun) -> Result<FaultReport> {
             syncing_ms: u64::try_from(syncing.as_millis()).unwrap_or(u64::MAX),
         })
     })();
-    let _ = stop.send(());
-    rt.block_on(served)??;
+    hub.stop()?;
     let mut report = outcome?;
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(report)

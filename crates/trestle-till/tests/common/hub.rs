@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use trestle_hub::directory::Directory;
-use trestle_hub::{Application, Config};
+use trestle_hub::{Config, LocalHub};
 
 use crate::common::{Cli, GBP_INIT};
 
@@ -25,24 +25,17 @@ pub const TEE: &str = "Queen Nefertiti — XL / Black / T-Shirt";
 pub const PRINT: &str = "Old Soul - 017 #Rihanna";
 
 pub struct Hub {
-    pub rt: tokio::runtime::Runtime,
+    served: LocalHub,
     pub url: String,
     pub admin: String,
     pub shop: String,
     pub db: PathBuf,
     http: reqwest::blocking::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
 impl Hub {
     pub fn start() -> Hub {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hub.sqlite");
         let (shop, admin) = Directory::open(&db)
@@ -54,41 +47,22 @@ impl Hub {
                 trestle_core::tax::TaxRate::parse_percent("20").unwrap(),
             )
             .unwrap();
-        let app = rt
-            .block_on(Application::build(Config::new(
-                db.clone(),
-                "127.0.0.1:0".parse().unwrap(),
-            )))
-            .unwrap();
-        let url = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = rt.spawn(async move {
-            app.run_until(async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served =
+            LocalHub::start(Config::new(db.clone(), "127.0.0.1:0".parse().unwrap()), 2).unwrap();
         Hub {
-            rt,
-            url,
+            url: served.url(),
+            served,
             admin,
             shop: shop.id.to_string(),
             db,
             http: reqwest::blocking::Client::new(),
-            stop: Some(tx),
-            task: Some(task),
             _dir: dir,
         }
     }
 
+    /// Stops the hub gracefully (its files stay, until the hub is dropped).
     pub fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            self.rt.block_on(t).unwrap();
-        }
+        self.served.stop().unwrap();
     }
 
     /// A request with `token`; a body goes as JSON with a fresh `Idempotency-Key`.
