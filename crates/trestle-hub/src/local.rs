@@ -10,7 +10,9 @@ use tokio::task::JoinHandle;
 use crate::app::{AppState, Application, Config};
 use crate::error::{HubError, Result};
 
-/// A hub serving until [`LocalHub::stop`] (or until it is dropped).
+/// A hub serving until [`LocalHub::stop`] (or until it is dropped). Starting, stopping and
+/// dropping it block on its own runtime, so they are called from plain threads, never from
+/// inside a tokio runtime (the hub's API tests, which run on one, keep their own harness).
 pub struct LocalHub {
     stop: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<Result<()>>>,
