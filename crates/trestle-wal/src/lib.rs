@@ -151,26 +151,26 @@ enum ReserveError {
 /// over them is synced by its own commit.
 fn reserve_wal(conn: &Connection, wal: &Path, reserve: u64) -> Result<u64, ReserveError> {
     const CHUNK: usize = 1 << 20;
+    let mut file = OpenOptions::new().append(true).open(wal)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let appended = (|| -> Result<(std::fs::File, u64), std::io::Error> {
-        let mut file = OpenOptions::new().append(true).open(wal)?;
-        let len = file.metadata()?.len();
-        let mut left = reserve.saturating_sub(len);
+    let appended = file.metadata().and_then(|m| {
+        let written = reserve.saturating_sub(m.len());
         let zeros = vec![0u8; CHUNK];
+        let mut left = written;
         while left > 0 {
             let n = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
             file.write_all(&zeros[..n])?;
             left -= n as u64;
         }
-        Ok((file, reserve.saturating_sub(len)))
-    })();
+        Ok(written)
+    });
     let unlocked = conn.execute_batch("COMMIT");
     if unlocked.is_err() {
         // Never left holding the lock: the writer would wait on it for good.
         let _ = conn.execute_batch("ROLLBACK");
     }
     unlocked?;
-    let (file, written) = appended?;
+    let written = appended?;
     if written > 0 {
         file.sync_data()?;
     }

@@ -120,12 +120,11 @@ fn main() -> ExitCode {
             log_format,
         } => {
             init_logs(log_format);
-            let serving = Serving {
-                retry_ms: webhook_retry_ms,
-                timeout_ms: webhook_timeout_ms,
-                wal_reserve_mib,
-            };
-            serve(db, listen, serving)
+            let mut config = Config::new(db, listen);
+            config.webhook_retry_base_ms = webhook_retry_ms.max(1);
+            config.webhook_timeout = std::time::Duration::from_millis(webhook_timeout_ms.max(1));
+            config.wal_reserve = wal_reserve_mib.saturating_mul(1 << 20);
+            serve(config)
         }
         Command::Shop {
             command:
@@ -186,24 +185,14 @@ fn create_shop(
     Ok((shop.id, token))
 }
 
-/// `serve`'s settings beyond where its files are and where it listens.
-struct Serving {
-    retry_ms: i64,
-    timeout_ms: u64,
-    wal_reserve_mib: u64,
-}
-
 #[allow(clippy::print_stdout)]
-fn serve(db: PathBuf, listen: SocketAddr, serving: Serving) -> Result<(), String> {
+fn serve(config: Config) -> Result<(), String> {
+    let listen = config.listen;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let mut config = Config::new(db, listen);
-        config.webhook_retry_base_ms = serving.retry_ms.max(1);
-        config.webhook_timeout = std::time::Duration::from_millis(serving.timeout_ms.max(1));
-        config.wal_reserve = serving.wal_reserve_mib.saturating_mul(1 << 20);
         let app = Application::build(config)
             .await
             .map_err(|e| e.to_string())?;
