@@ -2,13 +2,14 @@
 //! applied in one job (one savepoint of one group-commit transaction), answered with the changes
 //! the till lacks as one bundle. Exactly once as ever: entries by event id, changes by hash. The
 //! route decodes the entries on another thread and hands them over as they come ([`Decoded`]),
-//! so the writer stores the first while the rest decode; a damage found late fails the job, and
-//! its savepoint undoes every entry stored before it.
+//! so the writer merges the till's changes and stores the first entries while the rest decode;
+//! a damage found late fails the job, and its savepoint undoes the merge and every entry stored
+//! before it.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, RequestHead};
+use trestle_protocol::exchange::{Acknowledgement, ExchangeAnswer, FrameVersion, RequestHead};
 use trestle_protocol::OutboxAck;
 use uuid::Uuid;
 
@@ -34,12 +35,49 @@ impl Ctx<'_> {
     /// The exchange of a request opened as `head`, taking its entries from `decoded` as the
     /// route decodes them; the answer is in the request's version (`TSY1` ids or `TSY2`
     /// positions).
+    ///
+    /// The till's changes are merged first, and the stock levels they moved published, while
+    /// the first entries are still decoding: the merge needs nothing of the entries, and the
+    /// writer would otherwise wait for the decoder and do both after it (decision 203). Levels
+    /// are published early only when no earlier job of the batch left ship orders to take
+    /// (those are taken, and their levels published, at the batch's end as ever).
     pub fn exchange_streamed(
         &mut self,
         device: Uuid,
         head: RequestHead,
         decoded: Receiver<Decoded>,
     ) -> Result<ExchangeAnswer> {
+        let RequestHead {
+            version,
+            heads,
+            changes,
+        } = head;
+        let earlier = self.st.touched.clone();
+        if !changes.is_empty() {
+            self.merge_from_till(|replica| replica.merge_bytes(&changes))?;
+        }
+        if self.st.pending.is_empty() {
+            self.publish_levels()?;
+        }
+        let answered = self
+            .store_decoded(device, decoded)
+            .and_then(|(ids, ack)| self.answer(device, version, &heads, &ids, ack));
+        if answered.is_err() {
+            // The job's savepoint undoes its merge and its events, these levels among them:
+            // what earlier jobs of the batch touched is published at the batch's end, as if
+            // this job had never run.
+            self.st.touched = earlier;
+        }
+        answered
+    }
+
+    /// The entries as they come from `decoded`, stored: their ids in the request's order, and
+    /// what became of them.
+    fn store_decoded(
+        &mut self,
+        device: Uuid,
+        decoded: Receiver<Decoded>,
+    ) -> Result<(Vec<Uuid>, OutboxAck)> {
         let mut ids = Vec::new();
         let mut ack = OutboxAck::default();
         loop {
@@ -49,7 +87,7 @@ impl Ctx<'_> {
                     self.store_entries(device, entries, &mut ack)?;
                 }
                 Ok(Decoded::Failed(e)) => return Err(e),
-                Ok(Decoded::Done) => break,
+                Ok(Decoded::Done) => return Ok((ids, ack)),
                 // A decoder that never answers holds the shop's writer no longer than this; the
                 // till is told to retry (nothing of the request is kept).
                 Err(RecvTimeoutError::Timeout) => return Err(HubError::Unavailable),
@@ -60,28 +98,24 @@ impl Ctx<'_> {
                 }
             }
         }
-        self.finish_exchange(device, head, &ids, ack)
     }
 
-    /// After the entries (`ids` in the request's order, `ack` what became of them): the till's
-    /// changes merged and the answer built.
-    fn finish_exchange(
+    /// After the entries (`ids` in the request's order, `ack` what became of them) and the
+    /// till's changes: the answer, in the request's `version`, to a till at `heads`.
+    fn answer(
         &mut self,
         device: Uuid,
-        head: RequestHead,
+        version: FrameVersion,
+        heads: &[[u8; 32]],
         ids: &[Uuid],
         ack: OutboxAck,
     ) -> Result<ExchangeAnswer> {
-        let ack = Acknowledgement::for_request(head.version, ids, ack);
-        if !head.changes.is_empty() {
-            let changes = head.changes;
-            self.merge_from_till(|replica| replica.merge_bytes(&changes))?;
-        }
+        let ack = Acknowledgement::for_request(version, ids, ack);
         // The till's heads are all here only if it sent everything after what it last had from
         // this hub; otherwise it falls back to Automerge sync sessions, which find the rest.
-        let complete = self.st.replica.knows(&head.heads);
+        let complete = self.st.replica.knows(heads);
         let changes = if complete {
-            self.st.replica.bundle_after(&head.heads)
+            self.st.replica.bundle_after(heads)
         } else {
             Vec::new()
         };

@@ -175,6 +175,12 @@ impl Ctx<'_> {
                 }
             }
         }
+        self.publish_levels()
+    }
+
+    /// Publishes the level of every variant touched so far (`inventory.updated`); none is
+    /// touched after.
+    pub(crate) fn publish_levels(&mut self) -> Result<()> {
         let touched: Vec<VariantId> = std::mem::take(&mut self.st.touched).into_iter().collect();
         // Many variants (a market day's merge touches all of them) are read in one walk of the
         // stock map; a few, one at a time.

@@ -139,9 +139,7 @@ async fn an_accepted_order_survives_a_restart() {
 /// The shop's WAL file, `<db>.shops/<shop>.sqlite-wal`, once it is at least `len` bytes long
 /// (panics after 20 s).
 async fn wal_reaches(hub: &Hub, len: u64) {
-    let mut dir = hub.db.clone().into_os_string();
-    dir.push(".shops");
-    let wal = std::path::PathBuf::from(dir).join(format!("{}.sqlite-wal", hub.shop));
+    let wal = hub.shop_file("-wal");
     let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let now = std::fs::metadata(&wal).map_or(0, |m| m.len());

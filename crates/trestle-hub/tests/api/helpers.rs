@@ -186,6 +186,13 @@ impl Hub {
     }
 
     /// The Prometheus text of `/metrics`.
+    /// The shop's own database file, `<db>.shops/<shop>.sqlite` (its WAL beside it).
+    pub fn shop_file(&self, suffix: &str) -> PathBuf {
+        let mut dir = self.db.clone().into_os_string();
+        dir.push(".shops");
+        PathBuf::from(dir).join(format!("{}.sqlite{suffix}", self.shop))
+    }
+
     pub async fn metrics(&self) -> String {
         let r = self
             .client

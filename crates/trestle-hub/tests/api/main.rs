@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod checkout;
+mod exchange;
 mod flow;
 mod reservations;
 mod sync;
