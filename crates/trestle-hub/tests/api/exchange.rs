@@ -8,7 +8,7 @@ use trestle_core::ids::{SaleId, VariantId};
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::sync::{sale_envelope, till_replica};
+use crate::sync::{sale_envelope, tees_at_a_till};
 
 /// Posts an exchange frame; returns the status and the answer decoded (when 200).
 async fn post_exchange(
@@ -172,18 +172,7 @@ fn level_events(hub: &Hub, variant: &str) -> usize {
 async fn a_refused_exchange_merges_none_of_its_stock_and_publishes_no_level_alone_or_in_a_batch() {
     use trestle_protocol::exchange::ExchangeRequest;
     let hub = std::sync::Arc::new(Hub::start().await);
-    hub.import_kalima().await;
-    let tee = hub.variant(TEE).await;
-    let (till, device) = hub.pair("Stall 1").await;
-    let t = hub
-        .post(
-            "/v1/transfers",
-            &hub.admin,
-            json!({"to_till": till, "lines": [{"variant_id": tee, "qty": 3}]}),
-        )
-        .await;
-    assert_eq!(t.status, 201, "{}", t.body);
-    let mut replica = till_replica(&hub, &till, &device).await;
+    let (tee, till, device, mut replica) = tees_at_a_till(&hub).await;
     let base = replica.head_bytes();
     let v = VariantId(Uuid::parse_str(&tee).unwrap());
     replica

@@ -25,6 +25,24 @@ pub(crate) async fn till_replica(hub: &Hub, till: &str, device: &str) -> ShopRep
     ShopReplica::load(t, &bytes, &[]).unwrap()
 }
 
+/// The Kalima catalog imported, a till paired and given 3 of the tee: the tee's id, the till's
+/// id and device token, and its replica started from the hub's snapshot.
+pub(crate) async fn tees_at_a_till(hub: &Hub) -> (String, String, String, ShopReplica) {
+    hub.import_kalima().await;
+    let tee = hub.variant(TEE).await;
+    let (till, device) = hub.pair("Stall 1").await;
+    let t = hub
+        .post(
+            "/v1/transfers",
+            &hub.admin,
+            json!({"to_till": till, "lines": [{"variant_id": tee, "qty": 3}]}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    let replica = till_replica(hub, &till, &device).await;
+    (tee, till, device, replica)
+}
+
 /// Runs a sync session until neither side has anything to say; returns the rounds taken.
 async fn sync(hub: &Hub, device: &str, replica: &mut ShopReplica) -> usize {
     let session = trestle_hub::db::new_id().to_string();
@@ -59,18 +77,7 @@ async fn sync(hub: &Hub, device: &str, replica: &mut ShopReplica) -> usize {
 #[tokio::test]
 async fn a_till_syncs_its_sales_and_both_sides_agree() {
     let hub = Hub::start().await;
-    hub.import_kalima().await;
-    let tee = hub.variant(TEE).await;
-    let (till, device) = hub.pair("Stall 1").await;
-    let t = hub
-        .post(
-            "/v1/transfers",
-            &hub.admin,
-            json!({"to_till": till, "lines": [{"variant_id": tee, "qty": 3}]}),
-        )
-        .await;
-    assert_eq!(t.status, 201, "{}", t.body);
-    let mut replica = till_replica(&hub, &till, &device).await;
+    let (tee, till, device, mut replica) = tees_at_a_till(&hub).await;
     let v = VariantId(Uuid::parse_str(&tee).unwrap());
     assert_eq!(
         replica.available(v).unwrap(),
