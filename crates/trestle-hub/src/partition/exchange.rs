@@ -52,23 +52,16 @@ impl Ctx<'_> {
             heads,
             changes,
         } = head;
-        let earlier = self.st.touched.clone();
         if !changes.is_empty() {
             self.merge_from_till(|replica| replica.merge_bytes(&changes))?;
         }
         if self.st.pending.is_empty() {
             self.publish_levels()?;
         }
-        let answered = self
-            .store_decoded(device, decoded)
-            .and_then(|(ids, ack)| self.answer(device, version, &heads, &ids, ack));
-        if answered.is_err() {
-            // The job's savepoint undoes its merge and its events, these levels among them:
-            // what earlier jobs of the batch touched is published at the batch's end, as if
-            // this job had never run.
-            self.st.touched = earlier;
-        }
-        answered
+        // A failure from here on is undone with the job (`run_job`): its merge, its events
+        // with these levels, and what it touched.
+        let (ids, ack) = self.store_decoded(device, decoded)?;
+        self.answer(device, version, &heads, &ids, ack)
     }
 
     /// The entries as they come from `decoded`, stored: their ids in the request's order, and

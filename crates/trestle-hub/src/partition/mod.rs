@@ -279,7 +279,7 @@ impl Writer {
 }
 
 /// Runs one job in its own savepoint: on error, its rows, its replica changes, its pending
-/// lines and its events are undone, and the rest of the batch goes on.
+/// lines, the variants it touched and its events are undone, and the rest of the batch goes on.
 fn run_job(
     tx: &Transaction<'_>,
     st: &mut State,
@@ -293,6 +293,7 @@ fn run_job(
         st.next_event_seq,
         st.next_order,
         st.replica.heads(),
+        st.touched.clone(),
     );
     if let Err(e) = exec_cached(tx, "SAVEPOINT job") {
         // The job never ran; dropping it tells its caller the hub could not take it.
@@ -317,6 +318,9 @@ fn run_job(
         published.truncate(marks.1);
         st.next_event_seq = marks.2;
         st.next_order = marks.3;
+        // What earlier jobs of the batch touched is still published at its end; nothing of
+        // this job's (its levels published early among its undone events, decision 203).
+        st.touched = marks.5;
         let undone = exec_cached(tx, "ROLLBACK TO job")
             .and_then(|_| exec_cached(tx, "RELEASE job"))
             .map_err(HubError::from);
