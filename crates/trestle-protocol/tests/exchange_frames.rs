@@ -204,6 +204,66 @@ proptest! {
     }
 }
 
+/// Stored ids in capitals are written as serde writes them: the frame of the typed entries all the
+/// same. Pretty-printed text is not encoded from its text at all.
+#[test]
+fn stored_entries_laid_out_another_way_send_the_same_frame() {
+    let entries: Vec<OutboxEnvelope> = (0..4u128)
+        .map(|i| {
+            envelope(&Entry {
+                id: TILL + i,
+                own_event_id: i % 2 == 0,
+                event_id: i,
+                wall_ms: 1_764_000_000_000 + i as u64,
+                counter: 0,
+                seq: 1 + i as u64,
+                staff: None,
+                event: None,
+                lines: vec![Line {
+                    variant: 1,
+                    qty: 2,
+                    price: 1200,
+                    sku: true,
+                    title: "Mug".into(),
+                }],
+                void: i == 3,
+                extra_cash: 0,
+            })
+        })
+        .collect();
+    let r = request(entries);
+    let capitals = |e: &OutboxEnvelope| {
+        let text = serde_json::to_string(e).unwrap();
+        let (event_id, till_id) = (e.event_id.0.to_string(), e.till_id.0.to_string());
+        let head = format!(
+            r#"{{"v":{},"event_id":"{event_id}","till_id":"{till_id}","#,
+            e.v
+        );
+        assert!(text.starts_with(&head), "{text}");
+        let upper = format!(
+            r#"{{"v":{},"event_id":"{}","till_id":"{}","#,
+            e.v,
+            event_id.to_uppercase(),
+            till_id.to_uppercase()
+        );
+        text.replacen(&head, &upper, 1)
+    };
+    let texts = |layout: &dyn Fn(&OutboxEnvelope) -> String| -> Vec<String> {
+        r.entries.iter().map(layout).collect()
+    };
+    let capitalised = texts(&capitals);
+    let refs: Vec<&str> = capitalised.iter().map(String::as_str).collect();
+    let frame = ExchangeRequest::encode_stored(&r.heads, &r.changes, &refs).unwrap();
+    assert_eq!(frame, r.encode());
+    // Whitespace is not walked: not encoded from the text (the till encodes the typed entries).
+    let pretty = texts(&|e| serde_json::to_string_pretty(e).unwrap());
+    let refs: Vec<&str> = pretty.iter().map(String::as_str).collect();
+    assert_eq!(
+        ExchangeRequest::encode_stored(&r.heads, &r.changes, &refs),
+        None
+    );
+}
+
 #[test]
 fn a_stored_entry_that_is_not_an_envelope_is_not_encoded_from_its_text() {
     let r = request(Vec::new());
@@ -212,6 +272,8 @@ fn a_stored_entry_that_is_not_an_envelope_is_not_encoded_from_its_text() {
         "{}",
         "[1]",
         r#"{"v":1,"event_id":"x","till_id":"y","event":{}}"#,
+        // Laid out as a till writes it, but the record is not JSON.
+        r#"{"v":1,"event_id":"0190f3a0-0000-7000-8000-000000000001","till_id":"0190f3a0-0000-7000-8000-000000000002","event":{"kind":"sale_completed","record":{"id":"0190f3a0-0000-7000-8000-000000000001",]}}"#,
     ] {
         assert_eq!(
             ExchangeRequest::encode_stored(&r.heads, &r.changes, &[bad]),

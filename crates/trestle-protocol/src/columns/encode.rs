@@ -102,13 +102,18 @@ pub fn encode_stored(entries: &[&str], out: &mut Vec<u8>) -> bool {
     let mut text = Vec::with_capacity(entries.iter().map(|e| e.len()).sum());
     let mut spans = Vec::with_capacity(entries.len());
     for e in entries {
+        let start = text.len();
+        if wire_of_laid_out(e, &mut text).is_some() {
+            spans.push((start, text.len()));
+            continue;
+        }
+        text.truncate(start);
         let Ok(stored) = serde_json::from_str::<Stored<'_>>(e) else {
             return false;
         };
         let Ok(head) = serde_json::from_str::<RecordHead>(stored.event.get()) else {
             return false;
         };
-        let start = text.len();
         let wire = WireStored {
             v: stored.v,
             event_id: (stored.event_id.0 != head.record.id).then_some(stored.event_id),
@@ -121,6 +126,54 @@ pub fn encode_stored(entries: &[&str], out: &mut Vec<u8>) -> bool {
         spans.push((start, text.len()));
     }
     encode_texts(&text, &spans, out)
+}
+
+/// The wire text of a stored envelope laid out as serde_json writes an [`OutboxEnvelope`]
+/// (`{"v":1,"event_id":"…","till_id":"…","event":{"kind":"…","record":{"id":"…",…}}}`),
+/// appended to `text` without parsing the record: the same bytes as [`WireStored`] serialised
+/// (`event_id` null when it is the record's id; the ids written as serde writes them). `None`
+/// for any other layout (the caller parses the text instead; `text` may then hold a part). The
+/// record is not checked here: the walk that follows refuses what is not JSON, and the hub
+/// checks every entry it decodes.
+fn wire_of_laid_out(e: &str, text: &mut Vec<u8>) -> Option<()> {
+    let rest = e.strip_prefix("{\"v\":")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let v: u32 = rest.get(..digits)?.parse().ok()?;
+    let rest = rest.get(digits..)?.strip_prefix(",\"event_id\":\"")?;
+    let event_id = uuid_at(rest)?;
+    let rest = rest.get(36..)?.strip_prefix("\",\"till_id\":\"")?;
+    let till_id = uuid_at(rest)?;
+    let event = rest
+        .get(36..)?
+        .strip_prefix("\",\"event\":")?
+        .strip_suffix('}')?;
+    let kind = event.strip_prefix("{\"kind\":\"")?;
+    let record = kind
+        .get(kind.find('"')?..)?
+        .strip_prefix("\",\"record\":{\"id\":\"")?;
+    let own = uuid_at(record)? == event_id;
+    let mut ids = Uuid::encode_buffer();
+    text.extend_from_slice(b"{\"v\":");
+    text.extend_from_slice(v.to_string().as_bytes());
+    text.extend_from_slice(b",\"event_id\":");
+    if own {
+        text.extend_from_slice(b"null");
+    } else {
+        text.push(b'"');
+        text.extend_from_slice(event_id.hyphenated().encode_lower(&mut ids).as_bytes());
+        text.push(b'"');
+    }
+    text.extend_from_slice(b",\"till_id\":\"");
+    text.extend_from_slice(till_id.hyphenated().encode_lower(&mut ids).as_bytes());
+    text.extend_from_slice(b"\",\"event\":");
+    text.extend_from_slice(event.as_bytes());
+    text.push(b'}');
+    Some(())
+}
+
+/// The hyphenated UUID at the start of `s` (36 characters).
+fn uuid_at(s: &str) -> Option<Uuid> {
+    Uuid::try_parse(s.get(..36)?).ok()
 }
 
 /// The columns of the entries written in `text` at `spans` (compact JSON of the wire envelope).
