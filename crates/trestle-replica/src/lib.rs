@@ -34,6 +34,7 @@ pub mod fold;
 pub mod hub_ops;
 pub mod ids;
 pub mod invariants;
+mod moves;
 pub mod ops;
 pub mod pickups;
 pub mod replica;

@@ -120,6 +120,8 @@ pub struct ShopReplica {
     pub(crate) walked: crate::walk::Walked,
     /// Bundles of large changes already sent once (`bulk::Bundled`).
     pub(crate) bundled: crate::bulk::Bundled,
+    /// This holder's own sales, refunds and voids as noted from their stored bytes (`moves`).
+    pub(crate) moves: crate::moves::Moves,
 }
 
 impl std::fmt::Debug for ShopReplica {
@@ -213,6 +215,7 @@ impl ShopReplica {
             sheets: Default::default(),
             walked: None,
             bundled: Default::default(),
+            moves: Default::default(),
         };
         replica.refresh_sheets()?;
         Ok(replica)

@@ -93,7 +93,8 @@ fn a_day_of_mixed_changes_folds_into_two_that_read_the_same_and_audit_the_same()
         folded,
         Fold::Folded {
             changes: 23,
-            sales: 19
+            sales: 19,
+            noted: false,
         }
     );
     assert_eq!(
@@ -145,7 +146,8 @@ fn a_day_of_mixed_changes_folds_into_two_that_read_the_same_and_audit_the_same()
         t.fold_unsent(&sent).unwrap(),
         Fold::Folded {
             changes: 3,
-            sales: 3
+            sales: 3,
+            noted: false,
         }
     );
     assert_eq!(picture(&t), before);
@@ -178,7 +180,8 @@ fn changes_received_after_the_last_send_stay_and_the_own_ones_around_them_fold()
         t1.fold_unsent(&sent).unwrap(),
         Fold::Folded {
             changes: 3,
-            sales: 3
+            sales: 3,
+            noted: false,
         }
     );
     assert_eq!(picture(&t1), before);
@@ -244,4 +247,95 @@ fn nothing_is_folded_that_may_have_left_or_that_is_not_this_tills() {
     // Sent up to the current heads: nothing outside them.
     let all = t.heads();
     assert_eq!(t.fold_unsent(&all).unwrap(), Fold::Nothing);
+}
+
+/// Sells as the till does: the sale's change bytes taken for storing, and noted.
+fn sell_noted(
+    t: &mut ShopReplica,
+    lines: &[(trestle_core::ids::VariantId, trestle_core::catalog::Qty)],
+) {
+    t.sell(SaleId(uid()), lines).unwrap();
+    let bytes = t.take_unsaved_bytes();
+    t.note_moves(&bytes);
+}
+
+#[test]
+fn noted_sales_fold_from_their_notes_into_what_the_long_way_gives() {
+    let (mut hub, mut t) = shop();
+    let sent = t.heads();
+    let _ = t.take_unsaved_bytes();
+    for i in 0..12 {
+        sell_noted(&mut t, &[(if i % 3 == 0 { PRINT } else { MUG }, q(1))]);
+    }
+    t.refund(RefundId(uid()), &[(MUG, q(1))]).unwrap();
+    let refund = t.take_unsaved_bytes();
+    t.note_moves(&refund);
+    t.void(VoidId(uid()), &[(PRINT, q(1))]).unwrap();
+    let void = t.take_unsaved_bytes();
+    t.note_moves(&void);
+    assert_eq!(t.noted_moves(), 14);
+    // The same document, loaded: no notes, so its fold takes the long way.
+    let mut long = ShopReplica::load(till(1), &t.save_copy(), &[]).unwrap();
+    assert_eq!(long.noted_moves(), 0);
+    let before = picture(&t);
+    let sold = net_sold(&mut t, till(1));
+
+    assert_eq!(
+        t.fold_unsent(&sent).unwrap(),
+        Fold::Folded {
+            changes: 14,
+            sales: 14,
+            noted: true
+        }
+    );
+    assert_eq!(
+        long.fold_unsent(&sent).unwrap(),
+        Fold::Folded {
+            changes: 14,
+            sales: 14,
+            noted: false
+        }
+    );
+    assert_eq!(t.noted_moves(), 0, "the notes go with the fold");
+    assert_eq!(picture(&t), before);
+    assert_eq!(picture(&long), before);
+    assert_eq!(net_sold(&mut t, till(1)), sold);
+    assert_eq!(messages(&mut t, &sent), vec!["sales:14".to_string()]);
+    hub.merge_bytes(&t.bytes_after(&sent)).unwrap();
+    assert_eq!(holders(&hub), holders(&t));
+    assert_eq!(net_sold(&mut hub, till(1)), sold);
+}
+
+#[test]
+fn a_change_not_noted_sends_the_fold_the_long_way() {
+    let (_hub, mut t) = shop();
+    let sent = t.heads();
+    let _ = t.take_unsaved_bytes();
+    sell_noted(&mut t, &[(MUG, q(1))]);
+    sell_noted(&mut t, &[(MUG, q(2))]);
+    // A count is not a sale: its bytes are not noted, and the fold decodes everything.
+    t.count(CountId(uid()), PRINT, -1, "dropped one").unwrap();
+    let count = t.take_unsaved_bytes();
+    t.note_moves(&count);
+    assert_eq!(t.noted_moves(), 2);
+    // Bytes of two changes together are not one change's: not noted either.
+    t.sell(SaleId(uid()), &[(MUG, q(1))]).unwrap();
+    t.sell(SaleId(uid()), &[(MUG, q(1))]).unwrap();
+    let two = t.take_unsaved_bytes();
+    t.note_moves(&two);
+    assert_eq!(t.noted_moves(), 2);
+    let before = picture(&t);
+    assert_eq!(
+        t.fold_unsent(&sent).unwrap(),
+        Fold::Folded {
+            changes: 5,
+            sales: 4,
+            noted: false
+        }
+    );
+    assert_eq!(picture(&t), before);
+    assert_eq!(
+        messages(&mut t, &sent),
+        vec!["sales:4".to_string(), "fold:1".to_string()]
+    );
 }

@@ -224,15 +224,28 @@ fn big_shop(n: u128) -> (ShopReplica, ShopReplica, Vec<trestle_core::ids::Varian
 fn many_cells_read_in_one_walk_read_what_each_read_alone_reads() {
     let (mut hub, mut t1, vs) = big_shop(300);
     let sent = t1.heads();
+    // Each sale's bytes taken for storing and noted, as the till does: the fold sums the notes
+    // and reads the 300 counters it checks on a second thread.
+    let _ = t1.take_unsaved_bytes();
     for (i, v) in vs.iter().enumerate() {
-        sell(&mut t1, *v, 1 + i % 3);
+        for _ in 0..1 + i % 3 {
+            t1.sell(SaleId(uid()), &[(*v, q(1))]).unwrap();
+            let bytes = t1.take_unsaved_bytes();
+            t1.note_moves(&bytes);
+        }
     }
     // A manager's override beyond the till's holding: the walked post-merge check must see it.
     t1.sell_beyond(SaleId(uid()), &[(vs[7], q(9))]).unwrap();
+    let bytes = t1.take_unsaved_bytes();
+    t1.note_moves(&bytes);
     let before = holders(&t1);
     assert!(matches!(
         t1.fold_unsent(&sent).unwrap(),
-        Fold::Folded { .. }
+        Fold::Folded {
+            sales: 601,
+            noted: true,
+            ..
+        }
     ));
     assert_eq!(
         holders(&t1),

@@ -93,6 +93,8 @@ impl ReplicaStore {
         }
         for (seq, bytes) in &rows {
             self.replica.merge_bytes(bytes).map_err(corrupt)?;
+            // Another connection's sale (the app's, read by the sync loop): noted for the fold.
+            self.replica.note_moves(bytes);
             self.seen.last_seq = *seq;
             self.epoch_actions += 1;
             self.since_snapshot += 1;
@@ -281,6 +283,8 @@ pub(crate) fn append(tx: &Transaction<'_>, store: &mut ReplicaStore, cause: &str
             bytes
         ])?;
     store.seen.last_seq = tx.last_insert_rowid();
+    // A sale's change, noted for the next fold (`ShopReplica::note_moves`).
+    store.replica.note_moves(&bytes);
     store.epoch_actions += 1;
     store.since_snapshot += 1;
     Ok(())

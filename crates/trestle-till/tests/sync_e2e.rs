@@ -166,3 +166,29 @@ fn two_tills_sell_offline_and_sync_every_sale_exactly_once() {
         1
     );
 }
+
+/// The app sells on its own connection while the sync loop holds another (a `Till` of its own
+/// on the same file, as `SyncAgent` opens): the loop's replica notes each sale it reads from the
+/// file, so its fold sums the notes instead of rebuilding the sales (`note_moves`), and the
+/// pass still sends each sale once.
+#[test]
+fn sales_the_loop_reads_from_the_apps_connection_are_noted_for_its_fold() {
+    let hub = Hub::start();
+    hub.import_kalima();
+    let tee = hub.variant(TEE);
+    let (t1, id1, _t2, _id2) = two_paired_tills(&hub);
+    hub.allocate(&id1, &[(&tee, 3)]);
+    let mut lp = trestle_till::Till::open(&t1.dir).unwrap();
+    lp.sync().unwrap();
+    for _ in 0..2 {
+        sell(&t1, &[(&tee, 1)]);
+    }
+    lp.refresh().unwrap();
+    assert_eq!(lp.replica().noted_moves(), 2, "each sale read is noted");
+    let pass = lp.sync().unwrap();
+    assert_eq!((pass.pushed, pass.duplicates), (2, 0));
+    assert_eq!(lp.replica().noted_moves(), 0, "the notes go with the fold");
+    let events = hub.till_events();
+    assert_eq!(events.values().sum::<i64>(), 2, "{events:?}");
+    assert_eq!(hub.holders(&tee)[&format!("till:{id1}")], (1, 0));
+}

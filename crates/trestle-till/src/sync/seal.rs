@@ -78,8 +78,13 @@ impl Till {
         });
         match outcome {
             Ok((folded, out)) => {
-                if let Some((changes, sales)) = folded {
-                    tracing::info!(changes, sales, "unsent changes folded before sending");
+                if let Some((changes, sales, noted)) = folded {
+                    tracing::info!(
+                        changes,
+                        sales,
+                        noted,
+                        "unsent changes folded before sending"
+                    );
                 }
                 Ok(out)
             }
@@ -95,18 +100,22 @@ impl Till {
 }
 
 /// The fold (when `fold`) and the heads recorded as sent, inside the seal's transaction; the
-/// fold's changes and sales when it folded.
+/// fold's changes and sales, and whether the sales were summed from their notes, when it folded.
 fn fold_and_record(
     tx: &rusqlite::Transaction<'_>,
     store: &mut ReplicaStore,
     fold: bool,
-) -> Result<Option<(usize, usize)>> {
+) -> Result<Option<(usize, usize, bool)>> {
     let mut folded = None;
     if let (true, Some(sent)) = (fold, read_sent(tx)?) {
         match store.replica.fold_unsent_heads(&sent)? {
-            Fold::Folded { changes, sales } => {
+            Fold::Folded {
+                changes,
+                sales,
+                noted,
+            } => {
                 write_snapshot(tx, store)?;
-                folded = Some((changes, sales));
+                folded = Some((changes, sales, noted));
             }
             Fold::Kept(why) => tracing::debug!(why, "unsent changes go as they are"),
             Fold::Nothing => {}
